@@ -1,0 +1,47 @@
+"""lmhelpers: train and compare RNN and GPT-style Transformer language models, honestly measured.
+
+The public API is re-exported here and imported lazily, so ``import lmhelpers`` stays fast and the
+notebooks' first cell does not pay for matplotlib or tiktoken before it needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "config": ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "RunConfig", "PRESETS", "make_config",
+               "preset_names"],
+    "device": ["DeviceError", "pick_device", "autocast_dtype", "environment_report", "recommend_preset", "on_colab"],
+    "data": ["DataError", "TokenDataset", "load_text", "resolve_dataset", "split_text", "KNOWN_DATASETS"],
+    "tokenizers": ["Tokenizer", "TokenizerError", "TokenizerUnavailable", "train_tokenizer", "load_tokenizer",
+                   "TOKENIZER_KINDS"],
+    "models": ["build_model", "model_summary"],
+    "transformer": ["TransformerLanguageModel"],
+    "rnn": ["RNNLanguageModel"],
+    "generation": ["generate", "sample_text"],
+    "training": ["Trainer", "TrainingDiverged", "lr_at"],
+    "checkpoint": ["CheckpointError", "save_checkpoint", "load_checkpoint"],
+    "metrics": ["perplexity", "bits_per_char", "summarize_loss", "loss_by_position"],
+    "records": ["RecordError", "save_record", "load_record", "find_records"],
+    "plots": ["plot_curves", "plot_attention", "plot_loss_by_position", "comparison_rows", "markdown_table"],
+    "experiment": ["PreparedData", "prepare_data", "with_vocab", "run_experiment", "finish_run",
+                   "generation_speed", "check_writable"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmhelpers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,76 @@
+"""Atomic, pickle-free checkpoints.
+
+A checkpoint is a dict of tensors and plain Python values (config and tokenizer as dicts), loaded with
+``torch.load(weights_only=True)``: a file from someone else can hold weights, never code. It is written
+to a temporary file in the same folder, flushed to disk and renamed over the old one, so a process killed
+mid-write leaves the previous complete checkpoint in place.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, damaged, unsafe, or belongs to another model; the message says which."""
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write ``state`` atomically to ``path`` (tmp file + fsync + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format_version": FORMAT_VERSION, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``; damaged or code-carrying files raise CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train first, or point resume at an existing file.")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{path} was refused: it holds Python objects other than tensors and plain values, which could run "
+            f"code when loaded. Only checkpoints written by lmhelpers are accepted. ({exc})"
+        ) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+        raise CheckpointError(f"{path} is truncated or corrupted and cannot be read ({exc}); resume from an "
+                              "earlier checkpoint or start again.") from exc
+    if not isinstance(state, dict) or "model" not in state or "config" not in state:
+        raise CheckpointError(f"{path} is not an lmhelpers checkpoint (no model weights or config in it).")
+    return state

@@ -1,0 +1,211 @@
+"""Corpus loading, the train/validation split, and random-window batches.
+
+The split is made on the *text* (the first 90% of characters train, the rest validate), before any
+tokenizer sees it. Every tokenizer is therefore trained on training text only and evaluated on the
+very same validation characters, which is what makes bits per character comparable across tokenizers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DATA_DIR_ENV = "LMHELPERS_DATA_DIR"
+TEXT_SUFFIXES = (".txt", ".md", ".text")
+
+
+class DataError(ValueError):
+    """The corpus cannot be used as given; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class KnownDataset:
+    filename: str
+    url: str
+    sha256: str
+    size: int
+
+
+KNOWN_DATASETS: dict[str, KnownDataset] = {
+    "tinyshakespeare": KnownDataset(
+        filename="tinyshakespeare.txt",
+        url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+        size=1_115_394,
+    ),
+}
+
+
+def user_cache_dir() -> Path:
+    """Where downloads are kept: $XDG_CACHE_HOME/lmhelpers or ~/.cache/lmhelpers."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lmhelpers"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+                    download: bool = True) -> Path:
+    """Find a corpus on disk, downloading a known one if needed.
+
+    Order: an existing path; ``data_dir``; ``$LMHELPERS_DATA_DIR``; the user cache; a download of a known
+    dataset (checked against its sha256 before it is kept).
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.exists():
+        return candidate
+    name = str(name_or_path)
+    if name not in KNOWN_DATASETS:
+        raise DataError(
+            f"dataset {name!r} is neither an existing file or folder nor a known dataset "
+            f"({sorted(KNOWN_DATASETS)}). Give a path to a UTF-8 text file or a folder of .txt files."
+        )
+    info = KNOWN_DATASETS[name]
+    dirs = [Path(d).expanduser() for d in (data_dir, os.environ.get(DATA_DIR_ENV)) if d]
+    dirs.append(user_cache_dir())
+    for d in dirs:
+        path = d / info.filename
+        if path.is_file():
+            if sha256_of(path) != info.sha256:
+                raise DataError(f"{path} exists but its sha256 does not match {name}'s; delete it or replace it "
+                                f"with the original file ({info.url}).")
+            return path
+    if not download:
+        raise DataError(_missing_message(info, dirs, reason="downloading is switched off"))
+    return _download(info, user_cache_dir(), searched=dirs)
+
+
+def _missing_message(info: KnownDataset, searched: list[Path], reason: str) -> str:
+    places = "\n".join(f"  - {d / info.filename}" for d in searched)
+    return (
+        f"{info.filename} was not found and {reason}. Put a copy ({info.size:,} bytes, sha256 {info.sha256}) "
+        f"at one of:\n{places}\nor set {DATA_DIR_ENV} to the folder that holds it. Source: {info.url}"
+    )
+
+
+def _download(info: KnownDataset, dest_dir: Path, searched: list[Path]) -> Path:
+    """Download to a temporary file, check the sha256, then rename: a broken download never looks valid."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / info.filename
+    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{info.filename}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(info.url, timeout=30) as resp:
+            while chunk := resp.read(1 << 16):
+                out.write(chunk)
+        digest = sha256_of(Path(tmp_name))
+        if digest != info.sha256:
+            raise DataError(f"downloaded {info.url} but its sha256 is {digest}, expected {info.sha256}; "
+                            "the file was discarded. Try again, or place a verified copy by hand.")
+        os.replace(tmp_name, dest)
+        return dest
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise DataError(_missing_message(info, searched, reason=f"the download failed ({exc})")) from exc
+    finally:
+        if os.path.exists(tmp_name):
+            os.remove(tmp_name)
+
+
+def read_text_file(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise DataError(f"{path} looks like a binary file (it contains NUL bytes); give a UTF-8 text file.")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path} is not valid UTF-8 at byte {exc.start} (line {line}); convert it, e.g. "
+                        f"`iconv -f latin1 -t utf-8 {path.name} > fixed.txt`.") from exc
+
+
+def load_text(name_or_path: str | os.PathLike = "tinyshakespeare", data_dir: str | os.PathLike | None = None,
+              download: bool = True) -> str:
+    """The corpus as one string: a known dataset, a UTF-8 file, or every text file in a folder (sorted)."""
+    path = resolve_dataset(name_or_path, data_dir, download)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        if not files:
+            raise DataError(f"folder {path} holds no text files ({', '.join(TEXT_SUFFIXES)}); add some or "
+                            "point at a file.")
+        text = "\n\n".join(read_text_file(p) for p in files)
+    else:
+        text = read_text_file(path)
+    if not text.strip():
+        raise DataError(f"the corpus at {path} is empty; give a text with some content.")
+    return text
+
+
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """The first (1 - val_fraction) of the characters train; the rest validate. Deterministic."""
+    if not 0 < val_fraction < 1:
+        raise DataError(f"val_fraction={val_fraction} must be strictly between 0 and 1")
+    cut = int(len(text) * (1 - val_fraction))
+    return text[:cut], text[cut:]
+
+
+class TokenDataset:
+    """Train and validation token ids as 1-D long tensors, sampled as random windows."""
+
+    def __init__(self, train_ids: torch.Tensor, val_ids: torch.Tensor, val_chars: int | None = None):
+        self.train = train_ids.to(torch.long).contiguous()
+        self.val = val_ids.to(torch.long).contiguous()
+        # Validation characters per token, for bits per character (see metrics.bits_per_char).
+        self.val_chars = val_chars
+        self.tokens_per_char = len(self.val) / val_chars if val_chars else None
+
+    @classmethod
+    def from_text(cls, train_text: str, val_text: str, tokenizer) -> TokenDataset:
+        """Encode both splits once with ``tokenizer``."""
+        train = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
+        val = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
+        return cls(train, val, val_chars=len(val_text))
+
+    def split(self, name: str) -> torch.Tensor:
+        if name not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', not {name!r}")
+        return self.train if name == "train" else self.val
+
+    def check_block_size(self, block_size: int) -> None:
+        """Each split must hold at least one full window plus its next-token target."""
+        for name in ("train", "val"):
+            n = len(self.split(name))
+            if n < block_size + 1:
+                raise DataError(
+                    f"the {name} split has {n} tokens, fewer than block_size + 1 = {block_size + 1}. Use a "
+                    f"longer corpus, a smaller block_size, or a larger val_fraction (for the val split)."
+                )
+
+    def get_batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None,
+                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """``batch_size`` random windows: inputs ``x`` and next-token targets ``y``, both [B, T]."""
+        data = self.split(split)
+        starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+        return self.windows(data, starts, block_size, device)
+
+    @staticmethod
+    def windows(data: torch.Tensor, starts: torch.Tensor, block_size: int,
+                device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        chunk = data[starts[:, None] + torch.arange(block_size + 1)]
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        device = torch.device(device)
+        if device.type == "cuda":  # pinned memory lets the copy overlap with compute
+            return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+        return x.to(device), y.to(device)
+
+    def fixed_starts(self, split: str, n_batches: int, batch_size: int, block_size: int,
+                     seed: int = 0) -> torch.Tensor:
+        """Window starts for a fixed evaluation set: the same batches at every evaluation, so curves are smooth."""
+        g = torch.Generator().manual_seed(seed)
+        return torch.randint(len(self.split(split)) - block_size, (n_batches, batch_size), generator=g)

@@ -1,0 +1,130 @@
+"""Device choice, mixed-precision policy and an environment report for notebook 00."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+from typing import Any
+
+import torch
+
+
+class DeviceError(RuntimeError):
+    """The requested device is not available here; the message says what to choose instead."""
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu for 'auto'; an explicit choice must exist or a DeviceError is raised."""
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            "device='cuda' was requested but no CUDA GPU is visible. Use device='auto' (falls back to the CPU) "
+            "or, on Colab, choose Runtime > Change runtime type > T4 GPU and run again."
+        )
+    if preference == "mps" and not _mps_available():
+        raise DeviceError("device='mps' was requested but Apple's MPS backend is not available; use 'auto'.")
+    if preference not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"unknown device {preference!r}; choose 'auto', 'cpu', 'cuda' or 'mps'")
+    return torch.device(preference)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def autocast_dtype(device: torch.device, requested: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for ``device``, or None for plain float32.
+
+    'auto' means bf16 where the GPU does it natively (Ampere and newer), fp16 on older GPUs such as
+    Colab's T4 (which then needs a gradient scaler), and nothing on CPU/MPS, where autocast buys
+    little for these model sizes and would blur the CPU timings.
+    """
+    if requested == "float32":
+        return None
+    if requested == "bfloat16":
+        return torch.bfloat16
+    if requested == "float16":
+        return torch.float16
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if bf16_native() else torch.float16
+
+
+def bf16_native() -> bool:
+    """True on GPUs with bf16 tensor cores (compute capability 8.0+), not merely emulated bf16."""
+    if not torch.cuda.is_available():
+        return False
+    return torch.cuda.get_device_capability()[0] >= 8
+
+
+def autocast_context(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` for the device, or a no-op when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def needs_grad_scaler(dtype: torch.dtype | None) -> bool:
+    """fp16 has too little exponent range for small gradients; bf16 and fp32 do not need scaling."""
+    return dtype == torch.float16
+
+
+def configure_backends(device: torch.device) -> None:
+    """Allow TF32 matmuls and convolutions on Ampere+ GPUs (float32 accuracy is not needed there)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def environment_report(device: torch.device | None = None) -> dict[str, Any]:
+    """What this runtime is: versions, device, GPU memory and capability. Stored in every run record."""
+    device = device or pick_device("auto")
+    report: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device.type,
+        "device_name": platform.processor() or platform.machine(),
+        "cuda_available": torch.cuda.is_available(),
+        "mps_available": _mps_available(),
+        "on_colab": on_colab(),
+    }
+    if device.type == "cuda":
+        idx = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        report.update(
+            device_name=props.name,
+            gpu_memory_gb=round(props.total_memory / 2**30, 1),
+            capability=f"{props.major}.{props.minor}",
+            cuda=torch.version.cuda,
+            bf16_native=bf16_native(),
+        )
+    dtype = autocast_dtype(device)
+    report["autocast_dtype"] = str(dtype).replace("torch.", "") if dtype else "float32"
+    return report
+
+
+def on_colab() -> bool:
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def recommend_preset(report: dict[str, Any]) -> tuple[str, str]:
+    """The preset that fits this runtime, with the reason, for notebook 00."""
+    if report["device"] == "cuda":
+        mem = report.get("gpu_memory_gb", 0)
+        if mem >= 30:
+            return "reference", f"{report['device_name']} with {mem} GB runs the original guide's experiment."
+        return "t4", f"{report['device_name']} with {mem} GB: the t4 preset fits its memory and a Colab session."
+    if report["device"] == "mps":
+        return "cpu", "Apple GPU: start with the cpu preset, then scale up with overrides."
+    return "cpu", "No GPU: the cpu preset trains in a few minutes and still learns visibly."

@@ -1,0 +1,100 @@
+"""Run records: one JSON file per run, the contract between notebooks, batch runs and comparisons.
+
+A record holds the config, the environment, the model summary, the training history, final metrics,
+samples and timings. JSON only, so records can be shared, diffed and read without trusting any code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RECORD_NAME = "record.json"
+RECORD_VERSION = 1
+REQUIRED_KEYS = ("name", "config", "final", "history")
+
+
+class RecordError(ValueError):
+    """A run record is missing or malformed."""
+
+
+def new_record(name: str, config: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A record skeleton; callers fill in history, final metrics, samples and timings."""
+    return {
+        "record_version": RECORD_VERSION,
+        "name": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": config,
+        "environment": {},
+        "model": {},
+        "tokenizer": {},
+        "history": [],
+        "final": {},
+        "samples": [],
+        "timings": {},
+        **fields,
+    }
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and infinity are not JSON; write them as null so every JSON reader accepts the file."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
+        return _json_safe(obj.item())
+    return obj
+
+
+def save_record(record: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write the record as indented JSON, atomically; ``path`` may be a run folder or a .json file."""
+    path = Path(path)
+    if path.suffix != ".json":
+        path = path / RECORD_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".record.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_json_safe(record), f, indent=2, ensure_ascii=False, allow_nan=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a record from a run folder or a .json file; a clear RecordError when it is not one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RecordError(f"no run record at {path}; run the training notebook or command first.") from exc
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path} is not valid JSON ({exc}); it may be from an interrupted write.") from exc
+    missing = [k for k in REQUIRED_KEYS if k not in record] if isinstance(record, dict) else list(REQUIRED_KEYS)
+    if missing:
+        raise RecordError(f"{path} is not a run record (missing {missing}).")
+    record["path"] = str(path)
+    return record
+
+
+def find_records(root: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every readable run record below ``root``, sorted by path; unreadable ones are skipped."""
+    out = []
+    for p in sorted(Path(root).rglob(RECORD_NAME)):
+        try:
+            out.append(load_record(p))
+        except RecordError:
+            continue
+    return out

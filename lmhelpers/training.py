@@ -1,0 +1,271 @@
+"""One training loop for both model families.
+
+AdamW (weight decay on matrices only), linear warmup then cosine decay, gradient clipping, autocast
+where the device supports it, evaluation on a fixed set of validation batches, and checkpoints that
+resume the same run: same batches, same dropout masks, same final weights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import RunConfig, TrainConfig
+from .data import TokenDataset
+from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup over ``warmup_iters`` steps, then cosine decay to ``final_lr`` at ``max_iters``."""
+    if step < cfg.warmup_iters:
+        return cfg.learning_rate * (step + 1) / (cfg.warmup_iters + 1)
+    span = max(1, cfg.max_iters - cfg.warmup_iters)
+    progress = min(1.0, (step - cfg.warmup_iters) / span)
+    return cfg.final_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (cfg.learning_rate - cfg.final_lr)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with decay on matrices (dim >= 2) only: biases and LayerNorm gains are not pulled to zero."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    extra = {"fused": True} if device.type == "cuda" else {}  # one kernel for all parameters
+    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), **extra)
+
+
+def _grad_scaler(enabled: bool):
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)  # torch < 2.3
+
+
+class Trainer:
+    """Trains ``model`` on ``dataset`` as ``config`` says; ``history`` holds one row per evaluation."""
+
+    def __init__(self, model: torch.nn.Module, dataset: TokenDataset, config: RunConfig, tokenizer: Any = None,
+                 device: torch.device | str | None = None, checkpoint_path: str | os.PathLike | None = None,
+                 progress: bool = True):
+        self.config = config
+        t = config.train
+        self.device = torch.device(device) if device is not None else pick_device(t.device)
+        configure_backends(self.device)
+        self.block_size = config.model.block_size
+        dataset.check_block_size(self.block_size)
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.model = model.to(self.device)
+        self.amp_dtype = autocast_dtype(self.device, t.dtype)
+        self.scaler = _grad_scaler(needs_grad_scaler(self.amp_dtype) and self.device.type == "cuda")
+        self.optimizer = make_optimizer(self.model, t, self.device)
+        self.forward = torch.compile(self.model) if t.compile else self.model
+        self.batch_generator = torch.Generator().manual_seed(t.seed)
+        torch.manual_seed(t.seed)  # dropout masks; saved and restored with every checkpoint
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.progress = progress
+        self.step = 0
+        self.tokens_seen = 0
+        self.train_seconds = 0.0  # optimisation only: evaluation and checkpoint time excluded
+        self.wall_seconds = 0.0  # everything, summed over resumed sessions
+        self.history: list[dict[str, float]] = []
+        self.last_checkpoint: Path | None = None
+        self._eval_starts = {
+            s: dataset.fixed_starts(s, t.eval_iters, t.batch_size, self.block_size, seed=t.seed + 1)
+            for s in ("train", "val")
+        }
+
+    # -- evaluation ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
+        """Mean loss over the fixed evaluation batches of each split, in eval mode (no dropout)."""
+        was_training = self.model.training
+        self.model.eval()
+        out = {}
+        try:
+            for split in splits:
+                data = self.dataset.split(split)
+                losses = []
+                for starts in self._eval_starts[split]:
+                    x, y = self.dataset.windows(data, starts, self.block_size, self.device)
+                    with autocast_context(self.device, self.amp_dtype):
+                        _, loss = self.forward(x, y)
+                    losses.append(loss.float())
+                out[split] = torch.stack(losses).mean().item()
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def eval_batches(self, split: str = "val") -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The fixed evaluation batches themselves, e.g. for metrics.loss_by_position."""
+        data = self.dataset.split(split)
+        return [self.dataset.windows(data, s, self.block_size, self.device) for s in self._eval_starts[split]]
+
+    # -- training -----------------------------------------------------------------------------
+    def fit(self, until: int | None = None, callback: Callable[[dict[str, float]], None] | None = None
+            ) -> list[dict[str, float]]:
+        """Train up to step ``until`` (default ``max_iters``); returns the history.
+
+        ``callback`` is called with each new history row (live plots in notebooks).
+        """
+        t = self.config.train
+        target = t.max_iters if until is None else min(until, t.max_iters)
+        ckpt_every = t.checkpoint_interval or t.eval_interval
+        session_start = time.perf_counter()
+        wall_before = self.wall_seconds
+        if not self.history:
+            self._log_eval(callback, wall_before, session_start)
+        self.model.train()
+        bar = tqdm(total=target, initial=self.step, desc=f"train {self.config.model.arch}", unit="step",
+                   disable=not self.progress, mininterval=2.0, dynamic_ncols=True)
+        pending: list[torch.Tensor] = []
+        try:
+            while self.step < target:
+                tic = time.perf_counter()
+                loss = self._train_step()
+                pending.append(loss)
+                self.step += 1
+                self.tokens_seen += t.batch_size * self.block_size
+                at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
+                if len(pending) >= 25 or at_eval or self.step == target:
+                    # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
+                    values = torch.stack(pending).float().cpu()
+                    pending.clear()
+                    self._check_finite(values)
+                    bar.set_postfix(loss=f"{values[-1].item():.3f}", lr=f"{lr_at(self.step - 1, t):.1e}")
+                if self.device.type == "cuda" and (at_eval or self.step == target):
+                    torch.cuda.synchronize()
+                self.train_seconds += time.perf_counter() - tic
+                bar.update(1)
+                if at_eval:
+                    self._log_eval(callback, wall_before, session_start)
+                if self.checkpoint_path and (self.step % ckpt_every == 0 or self.step in (target, t.max_iters)):
+                    self.wall_seconds = wall_before + time.perf_counter() - session_start
+                    self.save(self.checkpoint_path)
+        finally:
+            bar.close()
+            self.wall_seconds = wall_before + time.perf_counter() - session_start
+        return self.history
+
+    def _train_step(self) -> torch.Tensor:
+        t = self.config.train
+        lr = lr_at(self.step, t)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = self.dataset.get_batch("train", t.batch_size, self.block_size, self.batch_generator, self.device)
+        with autocast_context(self.device, self.amp_dtype):
+            _, loss = self.forward(x, y)
+        self.scaler.scale(loss).backward()
+        if t.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    def _check_finite(self, losses: torch.Tensor) -> None:
+        if torch.isfinite(losses).all():
+            return
+        first_bad = self.step - len(losses) + int((~torch.isfinite(losses)).nonzero()[0]) + 1
+        where = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else \
+            "no checkpoint was written yet"
+        raise TrainingDiverged(
+            f"the training loss became {losses[~torch.isfinite(losses)][0].item()} at step {first_bad}; {where}. "
+            "Lower learning_rate, keep grad_clip > 0, or use dtype='float32', then resume or restart."
+        )
+
+    def _log_eval(self, callback, wall_before: float, session_start: float) -> None:
+        losses = self.evaluate()
+        row = {
+            "step": self.step,
+            "tokens": self.tokens_seen,
+            "train_time": self.train_seconds,
+            "wall_time": wall_before + time.perf_counter() - session_start,
+            "lr": lr_at(max(self.step - 1, 0), self.config.train),
+            "train_loss": losses["train"],
+            "val_loss": losses["val"],
+        }
+        if not math.isfinite(row["val_loss"]):
+            self._check_finite(torch.tensor([row["val_loss"]]))
+        self.history.append(row)
+        if callback is not None:
+            callback(row)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens_seen / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "batches": self.batch_generator.get_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "scheduler": {"name": "warmup_cosine", "step": self.step},
+            "step": self.step,
+            "tokens_seen": self.tokens_seen,
+            "train_seconds": self.train_seconds,
+            "wall_seconds": self.wall_seconds,
+            "history": self.history,
+            "config": self.config.to_dict(),
+            "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
+            "rng": rng,
+        }
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        path = Path(path or self.checkpoint_path or "checkpoint.pt")
+        self.last_checkpoint = save_checkpoint(path, self.state_dict())
+        return self.last_checkpoint
+
+    def resume(self, path: str | os.PathLike | None = None) -> int:
+        """Continue from a checkpoint of the same model, data and tokenizer; returns its step."""
+        path = Path(path or self.checkpoint_path or "checkpoint.pt")
+        state = load_checkpoint(path, map_location=self.device)
+        check_compatible(state, self.config, self.tokenizer, path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.tokens_seen = int(state["tokens_seen"])
+        self.train_seconds = float(state["train_seconds"])
+        self.wall_seconds = float(state["wall_seconds"])
+        self.history = list(state["history"])
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        self.batch_generator.set_state(state["rng"]["batches"].cpu())
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
+        self.last_checkpoint = path
+        return self.step
+
+
+def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
+    """Refuse a checkpoint whose model, data or tokenizer differ from this run's, naming the differences."""
+    saved = RunConfig.from_dict(state["config"])
+    diffs = [f"model.{k}: checkpoint {v!r}, this run {getattr(config.model, k)!r}"
+             for k, v in vars(saved.model).items() if getattr(config.model, k) != v]
+    diffs += [f"data.{k}: checkpoint {v!r}, this run {getattr(config.data, k)!r}"
+              for k, v in vars(saved.data).items() if getattr(config.data, k) != v]
+    for k in ("batch_size", "seed"):
+        if getattr(saved.train, k) != getattr(config.train, k):
+            diffs.append(f"train.{k}: checkpoint {getattr(saved.train, k)!r}, this run {getattr(config.train, k)!r}")
+    if tokenizer is not None and state.get("tokenizer") is not None and state["tokenizer"] != tokenizer.to_dict():
+        diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
+    if diffs:
+        raise CheckpointError(f"{path} belongs to another run and cannot be resumed here:\n  " + "\n  ".join(diffs)
+                              + "\nUse the settings it was trained with, or a new checkpoint path.")

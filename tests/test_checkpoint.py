@@ -1,0 +1,67 @@
+import os
+import pickle
+
+import pytest
+import torch
+
+from lmhelpers.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+
+def _state(v=1.0):
+    return {"model": {"w": torch.full((3,), v)}, "config": {"a": 1}, "step": 3}
+
+
+def test_round_trip(tmp_path):
+    p = save_checkpoint(tmp_path / "sub" / "ck.pt", _state())
+    s = load_checkpoint(p)
+    assert torch.equal(s["model"]["w"], torch.ones(3)) and s["step"] == 3 and s["format_version"] == 1
+    assert [f.name for f in (tmp_path / "sub").iterdir()] == ["ck.pt"]  # no temporary files left
+
+
+def test_replacing_keeps_a_complete_file_if_the_write_fails(tmp_path, monkeypatch):
+    p = save_checkpoint(tmp_path / "ck.pt", _state(1.0))
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        save_checkpoint(p, _state(2.0))
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint(p)["model"]["w"], torch.ones(3))
+    assert os.listdir(tmp_path) == ["ck.pt"]
+
+
+def test_truncated_file_is_detected(tmp_path):
+    p = save_checkpoint(tmp_path / "ck.pt", _state())
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        load_checkpoint(p)
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "nope.pt")
+    torch.save({"weights": torch.ones(1)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not an lmhelpers checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    torch.save({"model": {}, "config": {}, "payload": _Exploit()}, tmp_path / "evil.pt", pickle_protocol=2)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "PWNED").exists()
+    # The same bytes loaded unsafely would have run the command: proof the test plants a real exploit.
+    with open(tmp_path / "evil.pt", "rb") as f:
+        torch.load(f, weights_only=False)
+    assert (tmp_path / "PWNED").exists()
+    assert pickle  # imported for readers: this is the attack weights_only=True blocks
