@@ -12,12 +12,33 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "config": ["ConfigError", "DataConfig", "ModelConfig", "TrainConfig", "RunConfig", "PRESETS", "make_config",
-               "preset_names"],
-    "device": ["DeviceError", "pick_device", "autocast_dtype", "environment_report", "recommend_preset", "on_colab"],
+    "config": [
+        "ConfigError",
+        "DataConfig",
+        "ModelConfig",
+        "TrainConfig",
+        "RunConfig",
+        "PRESETS",
+        "make_config",
+        "preset_names",
+    ],
+    "device": [
+        "DeviceError",
+        "pick_device",
+        "autocast_dtype",
+        "environment_report",
+        "recommend_preset",
+        "on_colab",
+    ],
     "data": ["DataError", "TokenDataset", "load_text", "resolve_dataset", "split_text", "KNOWN_DATASETS"],
-    "tokenizers": ["Tokenizer", "TokenizerError", "TokenizerUnavailable", "train_tokenizer", "load_tokenizer",
-                   "TOKENIZER_KINDS"],
+    "tokenizers": [
+        "Tokenizer",
+        "TokenizerError",
+        "TokenizerUnavailable",
+        "train_tokenizer",
+        "load_tokenizer",
+        "TOKENIZER_KINDS",
+    ],
     "models": ["build_model", "model_summary"],
     "transformer": ["TransformerLanguageModel"],
     "rnn": ["RNNLanguageModel"],
@@ -27,8 +48,15 @@ _EXPORTS = {
     "metrics": ["perplexity", "bits_per_char", "summarize_loss", "loss_by_position"],
     "records": ["RecordError", "save_record", "load_record", "find_records"],
     "plots": ["plot_curves", "plot_attention", "plot_loss_by_position", "comparison_rows", "markdown_table"],
-    "experiment": ["PreparedData", "prepare_data", "with_vocab", "run_experiment", "finish_run",
-                   "generation_speed", "check_writable"],
+    "experiment": [
+        "PreparedData",
+        "prepare_data",
+        "with_vocab",
+        "run_experiment",
+        "finish_run",
+        "generation_speed",
+        "check_writable",
+    ],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -69,8 +69,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"code when loaded. Only checkpoints written by lmhelpers are accepted. ({exc})"
         ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
-        raise CheckpointError(f"{path} is truncated or corrupted and cannot be read ({exc}); resume from an "
-                              "earlier checkpoint or start again.") from exc
+        raise CheckpointError(
+            f"{path} is truncated or corrupted and cannot be read ({exc}); resume from an "
+            "earlier checkpoint or start again."
+        ) from exc
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise CheckpointError(f"{path} is not an lmhelpers checkpoint (no model weights or config in it).")
     return state

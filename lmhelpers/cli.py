@@ -41,9 +41,17 @@ def _looks_numeric(raw: str) -> bool:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="cpu", choices=preset_names(), help="named settings (default: cpu)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                   help="override one setting, e.g. --set max_iters=200 (repeatable)")
-    p.add_argument("--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one setting, e.g. --set max_iters=200 (repeatable)",
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+    )
     p.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint if there is one")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -69,8 +77,14 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
     config = make_config(args.preset, **overrides)
     out = Path(args.out) / arch
     print(f"== {arch}: preset {args.preset}, results in {out}", flush=True)
-    return run_experiment(config, out, data_dir=args.data_dir, resume=args.resume, progress=not args.no_progress,
-                          prepared=prepared)
+    return run_experiment(
+        config,
+        out,
+        data_dir=args.data_dir,
+        resume=args.resume,
+        progress=not args.no_progress,
+        prepared=prepared,
+    )
 
 
 def report(records: list[dict[str, Any]], out: Path) -> str:

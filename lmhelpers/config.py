@@ -46,13 +46,30 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         s = "data"
-        _check(isinstance(self.dataset, str) and self.dataset != "", s, "dataset", self.dataset,
-               "give a dataset name such as 'tinyshakespeare' or a path to a text file or folder")
-        _check(self.tokenizer in TOKENIZERS, s, "tokenizer", self.tokenizer, f"choose one of {list(TOKENIZERS)}")
-        _check(_is_int(self.vocab_size) and 2 <= self.vocab_size <= 1_000_000, s, "vocab_size",
-               self.vocab_size, "an integer in [2, 1000000]")
-        _check(_is_number(self.val_fraction) and 0 < self.val_fraction < 1, s, "val_fraction",
-               self.val_fraction, "a number strictly between 0 and 1")
+        _check(
+            isinstance(self.dataset, str) and self.dataset != "",
+            s,
+            "dataset",
+            self.dataset,
+            "give a dataset name such as 'tinyshakespeare' or a path to a text file or folder",
+        )
+        _check(
+            self.tokenizer in TOKENIZERS, s, "tokenizer", self.tokenizer, f"choose one of {list(TOKENIZERS)}"
+        )
+        _check(
+            _is_int(self.vocab_size) and 2 <= self.vocab_size <= 1_000_000,
+            s,
+            "vocab_size",
+            self.vocab_size,
+            "an integer in [2, 1000000]",
+        )
+        _check(
+            _is_number(self.val_fraction) and 0 < self.val_fraction < 1,
+            s,
+            "val_fraction",
+            self.val_fraction,
+            "a number strictly between 0 and 1",
+        )
 
 
 @dataclass
@@ -75,13 +92,28 @@ class ModelConfig:
             v = getattr(self, name)
             _check(_is_int(v) and v >= 1, s, name, v, "a positive integer")
         if self.arch == "transformer":
-            _check(self.n_embd % self.n_head == 0, s, "n_embd", self.n_embd,
-                   f"must be divisible by n_head={self.n_head} (each head gets n_embd // n_head dims)")
-        _check(_is_number(self.dropout) and 0 <= self.dropout < 1, s, "dropout", self.dropout,
-               "a number in [0, 1)")
+            _check(
+                self.n_embd % self.n_head == 0,
+                s,
+                "n_embd",
+                self.n_embd,
+                f"must be divisible by n_head={self.n_head} (each head gets n_embd // n_head dims)",
+            )
+        _check(
+            _is_number(self.dropout) and 0 <= self.dropout < 1,
+            s,
+            "dropout",
+            self.dropout,
+            "a number in [0, 1)",
+        )
         _check(isinstance(self.tie_weights, bool), s, "tie_weights", self.tie_weights, "True or False")
-        _check(self.vocab_size is None or (_is_int(self.vocab_size) and self.vocab_size >= 2), s,
-               "vocab_size", self.vocab_size, "None (set from the tokenizer) or an integer >= 2")
+        _check(
+            self.vocab_size is None or (_is_int(self.vocab_size) and self.vocab_size >= 2),
+            s,
+            "vocab_size",
+            self.vocab_size,
+            "None (set from the tokenizer) or an integer >= 2",
+        )
 
     @property
     def is_rnn(self) -> bool:
@@ -114,26 +146,56 @@ class TrainConfig:
         for name in ("batch_size", "max_iters", "eval_interval", "eval_iters"):
             v = getattr(self, name)
             _check(_is_int(v) and v >= 1, s, name, v, "a positive integer")
-        _check(_is_int(self.warmup_iters) and self.warmup_iters >= 0, s, "warmup_iters", self.warmup_iters,
-               "an integer >= 0")
-        _check(_is_number(self.learning_rate) and self.learning_rate > 0, s, "learning_rate",
-               self.learning_rate, "a positive number such as 3e-4")
-        _check(self.min_lr is None or (_is_number(self.min_lr) and 0 <= self.min_lr <= self.learning_rate),
-               s, "min_lr", self.min_lr, f"None or a number in [0, learning_rate={self.learning_rate}]")
-        _check(_is_number(self.weight_decay) and self.weight_decay >= 0, s, "weight_decay",
-               self.weight_decay, "a number >= 0")
+        _check(
+            _is_int(self.warmup_iters) and self.warmup_iters >= 0,
+            s,
+            "warmup_iters",
+            self.warmup_iters,
+            "an integer >= 0",
+        )
+        _check(
+            _is_number(self.learning_rate) and self.learning_rate > 0,
+            s,
+            "learning_rate",
+            self.learning_rate,
+            "a positive number such as 3e-4",
+        )
+        _check(
+            self.min_lr is None or (_is_number(self.min_lr) and 0 <= self.min_lr <= self.learning_rate),
+            s,
+            "min_lr",
+            self.min_lr,
+            f"None or a number in [0, learning_rate={self.learning_rate}]",
+        )
+        _check(
+            _is_number(self.weight_decay) and self.weight_decay >= 0,
+            s,
+            "weight_decay",
+            self.weight_decay,
+            "a number >= 0",
+        )
         for name in ("beta1", "beta2"):
             v = getattr(self, name)
             _check(_is_number(v) and 0 <= v < 1, s, name, v, "a number in [0, 1)")
-        _check(_is_number(self.grad_clip) and self.grad_clip >= 0, s, "grad_clip", self.grad_clip,
-               "a number >= 0 (0 disables clipping)")
+        _check(
+            _is_number(self.grad_clip) and self.grad_clip >= 0,
+            s,
+            "grad_clip",
+            self.grad_clip,
+            "a number >= 0 (0 disables clipping)",
+        )
         _check(_is_int(self.seed), s, "seed", self.seed, "an integer")
         _check(self.device in DEVICES, s, "device", self.device, f"choose one of {list(DEVICES)}")
         _check(self.dtype in DTYPES, s, "dtype", self.dtype, f"choose one of {list(DTYPES)}")
         _check(isinstance(self.compile, bool), s, "compile", self.compile, "True or False")
-        _check(self.checkpoint_interval is None or (_is_int(self.checkpoint_interval)
-                                                    and self.checkpoint_interval >= 1),
-               s, "checkpoint_interval", self.checkpoint_interval, "None or a positive integer")
+        _check(
+            self.checkpoint_interval is None
+            or (_is_int(self.checkpoint_interval) and self.checkpoint_interval >= 1),
+            s,
+            "checkpoint_interval",
+            self.checkpoint_interval,
+            "None or a positive integer",
+        )
 
     @property
     def final_lr(self) -> float:
@@ -160,7 +222,9 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         unknown = set(d) - {"data", "model", "train", "preset"}
         if unknown:
-            raise ConfigError(f"unknown config sections {sorted(unknown)}; expected data, model, train, preset")
+            raise ConfigError(
+                f"unknown config sections {sorted(unknown)}; expected data, model, train, preset"
+            )
         return cls(
             data=_build(DataConfig, d.get("data", {}), "data"),
             model=_build(ModelConfig, d.get("model", {}), "model"),
@@ -202,26 +266,46 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {  # seconds on a CPU: for tests and for checking that a notebook runs at all
         "data": dict(tokenizer="char"),
         "model": dict(n_layer=1, n_head=2, n_embd=32, block_size=32, dropout=0.0),
-        "train": dict(batch_size=8, max_iters=20, eval_interval=10, eval_iters=2, learning_rate=1e-3,
-                      warmup_iters=2),
+        "train": dict(
+            batch_size=8, max_iters=20, eval_interval=10, eval_iters=2, learning_rate=1e-3, warmup_iters=2
+        ),
     },
     "cpu": {  # a few minutes on 2 CPU cores, and the loss falls well below the unigram baseline
         "data": dict(tokenizer="char"),
         "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
-        "train": dict(batch_size=16, max_iters=800, eval_interval=100, eval_iters=20, learning_rate=2e-3,
-                      warmup_iters=50, min_lr=2e-4),
+        "train": dict(
+            batch_size=16,
+            max_iters=800,
+            eval_interval=100,
+            eval_iters=20,
+            learning_rate=2e-3,
+            warmup_iters=50,
+            min_lr=2e-4,
+        ),
     },
     "t4": {  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps
         "data": dict(tokenizer="word", vocab_size=10000),
         "model": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2),
-        "train": dict(batch_size=64, max_iters=3000, eval_interval=250, eval_iters=50, learning_rate=6e-4,
-                      warmup_iters=100),
+        "train": dict(
+            batch_size=64,
+            max_iters=3000,
+            eval_interval=250,
+            eval_iters=50,
+            learning_rate=6e-4,
+            warmup_iters=100,
+        ),
     },
     "reference": {  # the original guide: batch 64, context 256, 512 wide, 8 heads, 6 layers, 5000 iters
         "data": dict(tokenizer="word", vocab_size=10000),
         "model": dict(n_layer=6, n_head=8, n_embd=512, block_size=256, dropout=0.2),
-        "train": dict(batch_size=64, max_iters=5000, eval_interval=250, eval_iters=100, learning_rate=3e-4,
-                      warmup_iters=100),
+        "train": dict(
+            batch_size=64,
+            max_iters=5000,
+            eval_interval=250,
+            eval_iters=100,
+            learning_rate=3e-4,
+            warmup_iters=100,
+        ),
     },
 }
 
@@ -235,5 +319,7 @@ def make_config(preset: str = "smoke", **overrides: Any) -> RunConfig:
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {preset_names()}")
     p = PRESETS[preset]
-    base = RunConfig(DataConfig(**p["data"]), ModelConfig(**p["model"]), TrainConfig(**p["train"]), preset=preset)
+    base = RunConfig(
+        DataConfig(**p["data"]), ModelConfig(**p["model"]), TrainConfig(**p["train"]), preset=preset
+    )
     return base.override(**overrides) if overrides else base

@@ -57,8 +57,9 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def resolve_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
-                    download: bool = True) -> Path:
+def resolve_dataset(
+    name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None, download: bool = True
+) -> Path:
     """Find a corpus on disk, downloading a known one if needed.
 
     Order: an existing path; ``data_dir``; ``$LMHELPERS_DATA_DIR``; the user cache; a download of a known
@@ -80,8 +81,10 @@ def resolve_dataset(name_or_path: str | os.PathLike, data_dir: str | os.PathLike
         path = d / info.filename
         if path.is_file():
             if sha256_of(path) != info.sha256:
-                raise DataError(f"{path} exists but its sha256 does not match {name}'s; delete it or replace it "
-                                f"with the original file ({info.url}).")
+                raise DataError(
+                    f"{path} exists but its sha256 does not match {name}'s; delete it or replace it "
+                    f"with the original file ({info.url})."
+                )
             return path
     if not download:
         raise DataError(_missing_message(info, dirs, reason="downloading is switched off"))
@@ -107,8 +110,10 @@ def _download(info: KnownDataset, dest_dir: Path, searched: list[Path]) -> Path:
                 out.write(chunk)
         digest = sha256_of(Path(tmp_name))
         if digest != info.sha256:
-            raise DataError(f"downloaded {info.url} but its sha256 is {digest}, expected {info.sha256}; "
-                            "the file was discarded. Try again, or place a verified copy by hand.")
+            raise DataError(
+                f"downloaded {info.url} but its sha256 is {digest}, expected {info.sha256}; "
+                "the file was discarded. Try again, or place a verified copy by hand."
+            )
         os.replace(tmp_name, dest)
         return dest
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
@@ -126,19 +131,26 @@ def read_text_file(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path} is not valid UTF-8 at byte {exc.start} (line {line}); convert it, e.g. "
-                        f"`iconv -f latin1 -t utf-8 {path.name} > fixed.txt`.") from exc
+        raise DataError(
+            f"{path} is not valid UTF-8 at byte {exc.start} (line {line}); convert it, e.g. "
+            f"`iconv -f latin1 -t utf-8 {path.name} > fixed.txt`."
+        ) from exc
 
 
-def load_text(name_or_path: str | os.PathLike = "tinyshakespeare", data_dir: str | os.PathLike | None = None,
-              download: bool = True) -> str:
+def load_text(
+    name_or_path: str | os.PathLike = "tinyshakespeare",
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+) -> str:
     """The corpus as one string: a known dataset, a UTF-8 file, or every text file in a folder (sorted)."""
     path = resolve_dataset(name_or_path, data_dir, download)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
         if not files:
-            raise DataError(f"folder {path} holds no text files ({', '.join(TEXT_SUFFIXES)}); add some or "
-                            "point at a file.")
+            raise DataError(
+                f"folder {path} holds no text files ({', '.join(TEXT_SUFFIXES)}); add some or "
+                "point at a file."
+            )
         text = "\n\n".join(read_text_file(p) for p in files)
     else:
         text = read_text_file(path)
@@ -187,16 +199,23 @@ class TokenDataset:
                     f"longer corpus, a smaller block_size, or a larger val_fraction (for the val split)."
                 )
 
-    def get_batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None,
-                  device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    def get_batch(
+        self,
+        split: str,
+        batch_size: int,
+        block_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``batch_size`` random windows: inputs ``x`` and next-token targets ``y``, both [B, T]."""
         data = self.split(split)
         starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
         return self.windows(data, starts, block_size, device)
 
     @staticmethod
-    def windows(data: torch.Tensor, starts: torch.Tensor, block_size: int,
-                device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    def windows(
+        data: torch.Tensor, starts: torch.Tensor, block_size: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         chunk = data[starts[:, None] + torch.arange(block_size + 1)]
         x, y = chunk[:, :-1], chunk[:, 1:]
         device = torch.device(device)
@@ -204,8 +223,9 @@ class TokenDataset:
             return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
         return x.to(device), y.to(device)
 
-    def fixed_starts(self, split: str, n_batches: int, batch_size: int, block_size: int,
-                     seed: int = 0) -> torch.Tensor:
+    def fixed_starts(
+        self, split: str, n_batches: int, batch_size: int, block_size: int, seed: int = 0
+    ) -> torch.Tensor:
         """Window starts for a fixed evaluation set: the same batches at every evaluation, so curves are smooth."""
         g = torch.Generator().manual_seed(seed)
         return torch.randint(len(self.split(split)) - block_size, (n_batches, batch_size), generator=g)

@@ -124,7 +124,10 @@ def recommend_preset(report: dict[str, Any]) -> tuple[str, str]:
         mem = report.get("gpu_memory_gb", 0)
         if mem >= 30:
             return "reference", f"{report['device_name']} with {mem} GB runs the original guide's experiment."
-        return "t4", f"{report['device_name']} with {mem} GB: the t4 preset fits its memory and a Colab session."
+        return (
+            "t4",
+            f"{report['device_name']} with {mem} GB: the t4 preset fits its memory and a Colab session.",
+        )
     if report["device"] == "mps":
         return "cpu", "Apple GPU: start with the cpu preset, then scale up with overrides."
     return "cpu", "No GPU: the cpu preset trains in a few minutes and still learns visibly."

@@ -47,8 +47,11 @@ class PreparedData:
         return d
 
 
-def prepare_data(config: RunConfig, data_dir: str | os.PathLike | None = None,
-                 tokenizer: Tokenizer | str | os.PathLike | None = None) -> PreparedData:
+def prepare_data(
+    config: RunConfig,
+    data_dir: str | os.PathLike | None = None,
+    tokenizer: Tokenizer | str | os.PathLike | None = None,
+) -> PreparedData:
     """Load and split the corpus, then train ``config.data.tokenizer`` on the training text only.
 
     ``tokenizer`` may be a ready tokenizer or the path of one saved by notebook 01; its kind must match.
@@ -60,8 +63,10 @@ def prepare_data(config: RunConfig, data_dir: str | os.PathLike | None = None,
     if tokenizer is None:
         tokenizer = train_tokenizer(config.data.tokenizer, train_text, config.data.vocab_size)
     elif tokenizer.kind != config.data.tokenizer:
-        raise ValueError(f"the given tokenizer is {tokenizer.kind!r} but config.data.tokenizer is "
-                         f"{config.data.tokenizer!r}; make them agree.")
+        raise ValueError(
+            f"the given tokenizer is {tokenizer.kind!r} but config.data.tokenizer is "
+            f"{config.data.tokenizer!r}; make them agree."
+        )
     dataset = TokenDataset.from_text(train_text, val_text, tokenizer)
     dataset.check_block_size(config.model.block_size)
     return PreparedData(train_text, val_text, tokenizer, dataset)
@@ -80,8 +85,9 @@ def default_prompt(config: RunConfig, val_text: str) -> str:
 
 
 @torch.no_grad()
-def generation_speed(model: torch.nn.Module, prompt_ids: list[int], new_tokens: int = 100,
-                     use_cache: bool = True) -> float:
+def generation_speed(
+    model: torch.nn.Module, prompt_ids: list[int], new_tokens: int = 100, use_cache: bool = True
+) -> float:
     """Generated tokens per second (greedy, batch 1), after one short warm-up call."""
     generate(model, prompt_ids, max_new_tokens=2, temperature=0, use_cache=use_cache)
     device = next(model.parameters()).device
@@ -98,9 +104,16 @@ def run_name(config: RunConfig) -> str:
     return f"{config.model.arch}-{config.data.tokenizer}-{config.preset}"
 
 
-def finish_run(trainer, prepared: PreparedData, out_dir: str | os.PathLike, name: str | None = None,
-               prompt: str | None = None, temperatures: tuple[float, ...] = (0.8,), sample_tokens: int = 200,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def finish_run(
+    trainer,
+    prepared: PreparedData,
+    out_dir: str | os.PathLike,
+    name: str | None = None,
+    prompt: str | None = None,
+    temperatures: tuple[float, ...] = (0.8,),
+    sample_tokens: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Final metrics, samples and timings of a trained run, written as ``out_dir/record.json``."""
     import matplotlib.pyplot as plt  # imported here so training alone never needs matplotlib
 
@@ -110,13 +123,27 @@ def finish_run(trainer, prepared: PreparedData, out_dir: str | os.PathLike, name
     model = trainer.model
     out_dir = Path(out_dir)
     last = trainer.history[-1]
-    final = {**summarize_loss(last["val_loss"], prepared.dataset.tokens_per_char),
-             "train_loss": last["train_loss"], "step": last["step"], "tokens": last["tokens"]}
+    final = {
+        **summarize_loss(last["val_loss"], prepared.dataset.tokens_per_char),
+        "train_loss": last["train_loss"],
+        "step": last["step"],
+        "tokens": last["tokens"],
+    }
     prompt = default_prompt(config, prepared.val_text) if prompt is None else prompt
     seed = config.train.seed
-    samples = [{"prompt": prompt, "temperature": t, "top_k": None, "seed": seed, "max_new_tokens": sample_tokens,
-                "text": sample_text(model, prepared.tokenizer, prompt, max_new_tokens=sample_tokens,
-                                    temperature=t, seed=seed)} for t in temperatures]
+    samples = [
+        {
+            "prompt": prompt,
+            "temperature": t,
+            "top_k": None,
+            "seed": seed,
+            "max_new_tokens": sample_tokens,
+            "text": sample_text(
+                model, prepared.tokenizer, prompt, max_new_tokens=sample_tokens, temperature=t, seed=seed
+            ),
+        }
+        for t in temperatures
+    ]
     prompt_ids = prepared.tokenizer.encode(prompt) or [0]
     summary = model_summary(model)
     timings = {
@@ -124,23 +151,39 @@ def finish_run(trainer, prepared: PreparedData, out_dir: str | os.PathLike, name
         "wall_seconds": trainer.wall_seconds,
         "tokens_per_second": trainer.tokens_per_second,
         "model_flops_per_second": trainer.tokens_per_second * summary["flops_per_token"],
-        "generation_tokens_per_second": generation_speed(model, prompt_ids, new_tokens=min(100, sample_tokens)),
+        "generation_tokens_per_second": generation_speed(
+            model, prompt_ids, new_tokens=min(100, sample_tokens)
+        ),
     }
     record = new_record(
-        name or run_name(config), config.to_dict(),
-        environment=environment_report(trainer.device), model=summary, tokenizer=prepared.describe(),
-        history=trainer.history, final=final, samples=samples, timings=timings,
-        checkpoint=str(trainer.last_checkpoint) if trainer.last_checkpoint else None, **(extra or {}),
+        name or run_name(config),
+        config.to_dict(),
+        environment=environment_report(trainer.device),
+        model=summary,
+        tokenizer=prepared.describe(),
+        history=trainer.history,
+        final=final,
+        samples=samples,
+        timings=timings,
+        checkpoint=str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
+        **(extra or {}),
     )
     save_record(record, out_dir)
     plt.close(plot_curves([record], out_dir / "curves.png"))
     return record
 
 
-def run_experiment(config: RunConfig, out_dir: str | os.PathLike, data_dir: str | os.PathLike | None = None,
-                   checkpoint_path: str | os.PathLike | None = None, resume: bool = False,
-                   progress: bool = True, name: str | None = None, prepared: PreparedData | None = None,
-                   prompt: str | None = None) -> dict[str, Any]:
+def run_experiment(
+    config: RunConfig,
+    out_dir: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    name: str | None = None,
+    prepared: PreparedData | None = None,
+    prompt: str | None = None,
+) -> dict[str, Any]:
     """Train one model as ``config`` says and write its record, curves and checkpoint under ``out_dir``.
 
     With ``resume=True`` and an existing checkpoint, training continues from it (after a Colab
@@ -156,8 +199,15 @@ def run_experiment(config: RunConfig, out_dir: str | os.PathLike, data_dir: str 
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     model = build_model(config.model)
     ckpt = Path(checkpoint_path) if checkpoint_path else out_dir / "checkpoint.pt"
-    trainer = Trainer(model, prepared.dataset, config, tokenizer=prepared.tokenizer, device=device,
-                      checkpoint_path=ckpt, progress=progress)
+    trainer = Trainer(
+        model,
+        prepared.dataset,
+        config,
+        tokenizer=prepared.tokenizer,
+        device=device,
+        checkpoint_path=ckpt,
+        progress=progress,
+    )
     if resume and ckpt.exists():
         trainer.resume(ckpt)
     trainer.fit()
@@ -173,4 +223,6 @@ def check_writable(folder: Path) -> None:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise PermissionError(f"cannot write results to {folder} ({exc}); choose another output directory.") from exc
+        raise PermissionError(
+            f"cannot write results to {folder} ({exc}); choose another output directory."
+        ) from exc

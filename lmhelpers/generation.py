@@ -36,7 +36,9 @@ def window_start(n_tokens: int, start: int, block_size: int) -> int:
 def _check_args(vocab_size: int, max_new_tokens: int, top_k: int | None, top_p: float | None) -> None:
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens={max_new_tokens!r} is invalid: an integer >= 1")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= vocab_size):
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= vocab_size
+    ):
         raise ValueError(f"top_k={top_k!r} is invalid: None or an integer in [1, vocab_size={vocab_size}]")
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
         raise ValueError(f"top_p={top_p!r} is invalid: None or a number in (0, 1]")
@@ -47,7 +49,9 @@ def _as_batch(prompt: Tensor | Sequence[int], device: torch.device) -> Tensor:
     if idx.dim() == 1:
         idx = idx.unsqueeze(0)
     if idx.dim() != 2 or idx.size(1) == 0:
-        raise ValueError(f"prompt must be a list of ids or a [B, T] tensor with T >= 1; got shape {tuple(idx.shape)}")
+        raise ValueError(
+            f"prompt must be a list of ids or a [B, T] tensor with T >= 1; got shape {tuple(idx.shape)}"
+        )
     return idx.to(device=device, dtype=torch.long)
 
 

@@ -27,8 +27,9 @@ def _label(record: dict[str, Any]) -> str:
     return record.get("name") or record["config"]["model"]["arch"]
 
 
-def plot_curves(records: Sequence[dict[str, Any]], path: str | os.PathLike | None = None,
-                metric: str = "val_loss") -> plt.Figure:
+def plot_curves(
+    records: Sequence[dict[str, Any]], path: str | os.PathLike | None = None, metric: str = "val_loss"
+) -> plt.Figure:
     """Validation (and dashed training) loss by step and by training time, on shared axes."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for i, rec in enumerate(records):
@@ -36,8 +37,14 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | os.PathLike | Non
         color = f"C{i}"
         for ax, x in zip(axes, ("step", "train_time")):
             ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} val")
-            ax.plot([r[x] for r in h], [r["train_loss"] for r in h], color=color, ls="--", alpha=0.6,
-                    label=f"{_label(rec)} train")
+            ax.plot(
+                [r[x] for r in h],
+                [r["train_loss"] for r in h],
+                color=color,
+                ls="--",
+                alpha=0.6,
+                label=f"{_label(rec)} train",
+            )
     axes[0].set_xlabel("optimizer step")
     axes[1].set_xlabel("training time (s)")
     axes[0].set_ylabel("loss per token (nats)")
@@ -50,7 +57,9 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | os.PathLike | Non
     return fig
 
 
-def plot_loss_by_position(curves: dict[str, Sequence[float]], path: str | os.PathLike | None = None) -> plt.Figure:
+def plot_loss_by_position(
+    curves: dict[str, Sequence[float]], path: str | os.PathLike | None = None
+) -> plt.Figure:
     """Validation loss at each context position, one line per model."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, losses in curves.items():
@@ -65,8 +74,9 @@ def plot_loss_by_position(curves: dict[str, Sequence[float]], path: str | os.Pat
     return fig
 
 
-def plot_attention(weights, tokens: Sequence[str], title: str = "", path: str | os.PathLike | None = None
-                   ) -> plt.Figure:
+def plot_attention(
+    weights, tokens: Sequence[str], title: str = "", path: str | os.PathLike | None = None
+) -> plt.Figure:
     """One attention map [T, T]: row i shows how much position i attends to each earlier position."""
     fig, ax = plt.subplots(figsize=(6, 5))
     im = ax.imshow(weights, cmap="viridis", vmin=0)
@@ -88,18 +98,20 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for rec in records:
         cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
-        rows.append({
-            "name": _label(rec),
-            "arch": cfg["model"]["arch"],
-            "tokenizer": cfg["data"]["tokenizer"],
-            "params": rec.get("model", {}).get("params"),
-            "tokens_per_second": timings.get("tokens_per_second"),
-            "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
-            "loss": final.get("loss"),
-            "perplexity": final.get("perplexity"),
-            "bits_per_char": final.get("bits_per_char"),
-            "train_seconds": timings.get("train_seconds"),
-        })
+        rows.append(
+            {
+                "name": _label(rec),
+                "arch": cfg["model"]["arch"],
+                "tokenizer": cfg["data"]["tokenizer"],
+                "params": rec.get("model", {}).get("params"),
+                "tokens_per_second": timings.get("tokens_per_second"),
+                "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
+                "loss": final.get("loss"),
+                "perplexity": final.get("perplexity"),
+                "bits_per_char": final.get("bits_per_char"),
+                "train_seconds": timings.get("train_seconds"),
+            }
+        )
     return rows
 
 

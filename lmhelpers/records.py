@@ -82,7 +82,9 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
         raise RecordError(f"no run record at {path}; run the training notebook or command first.") from exc
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path} is not valid JSON ({exc}); it may be from an interrupted write.") from exc
-    missing = [k for k in REQUIRED_KEYS if k not in record] if isinstance(record, dict) else list(REQUIRED_KEYS)
+    missing = (
+        [k for k in REQUIRED_KEYS if k not in record] if isinstance(record, dict) else list(REQUIRED_KEYS)
+    )
     if missing:
         raise RecordError(f"{path} is not a run record (missing {missing}).")
     record["path"] = str(path)

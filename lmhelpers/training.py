@@ -56,9 +56,16 @@ def _grad_scaler(enabled: bool):
 class Trainer:
     """Trains ``model`` on ``dataset`` as ``config`` says; ``history`` holds one row per evaluation."""
 
-    def __init__(self, model: torch.nn.Module, dataset: TokenDataset, config: RunConfig, tokenizer: Any = None,
-                 device: torch.device | str | None = None, checkpoint_path: str | os.PathLike | None = None,
-                 progress: bool = True):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        dataset: TokenDataset,
+        config: RunConfig,
+        tokenizer: Any = None,
+        device: torch.device | str | None = None,
+        checkpoint_path: str | os.PathLike | None = None,
+        progress: bool = True,
+    ):
         self.config = config
         t = config.train
         self.device = torch.device(device) if device is not None else pick_device(t.device)
@@ -114,8 +121,9 @@ class Trainer:
         return [self.dataset.windows(data, s, self.block_size, self.device) for s in self._eval_starts[split]]
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, until: int | None = None, callback: Callable[[dict[str, float]], None] | None = None
-            ) -> list[dict[str, float]]:
+    def fit(
+        self, until: int | None = None, callback: Callable[[dict[str, float]], None] | None = None
+    ) -> list[dict[str, float]]:
         """Train up to step ``until`` (default ``max_iters``); returns the history.
 
         ``callback`` is called with each new history row (live plots in notebooks).
@@ -128,8 +136,15 @@ class Trainer:
         if not self.history:
             self._log_eval(callback, wall_before, session_start)
         self.model.train()
-        bar = tqdm(total=target, initial=self.step, desc=f"train {self.config.model.arch}", unit="step",
-                   disable=not self.progress, mininterval=2.0, dynamic_ncols=True)
+        bar = tqdm(
+            total=target,
+            initial=self.step,
+            desc=f"train {self.config.model.arch}",
+            unit="step",
+            disable=not self.progress,
+            mininterval=2.0,
+            dynamic_ncols=True,
+        )
         pending: list[torch.Tensor] = []
         try:
             while self.step < target:
@@ -151,7 +166,9 @@ class Trainer:
                 bar.update(1)
                 if at_eval:
                     self._log_eval(callback, wall_before, session_start)
-                if self.checkpoint_path and (self.step % ckpt_every == 0 or self.step in (target, t.max_iters)):
+                if self.checkpoint_path and (
+                    self.step % ckpt_every == 0 or self.step in (target, t.max_iters)
+                ):
                     self.wall_seconds = wall_before + time.perf_counter() - session_start
                     self.save(self.checkpoint_path)
         finally:
@@ -164,7 +181,9 @@ class Trainer:
         lr = lr_at(self.step, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = self.dataset.get_batch("train", t.batch_size, self.block_size, self.batch_generator, self.device)
+        x, y = self.dataset.get_batch(
+            "train", t.batch_size, self.block_size, self.batch_generator, self.device
+        )
         with autocast_context(self.device, self.amp_dtype):
             _, loss = self.forward(x, y)
         self.scaler.scale(loss).backward()
@@ -180,8 +199,11 @@ class Trainer:
         if torch.isfinite(losses).all():
             return
         first_bad = self.step - len(losses) + int((~torch.isfinite(losses)).nonzero()[0]) + 1
-        where = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else \
-            "no checkpoint was written yet"
+        where = (
+            f"the last good checkpoint is {self.last_checkpoint}"
+            if self.last_checkpoint
+            else "no checkpoint was written yet"
+        )
         raise TrainingDiverged(
             f"the training loss became {losses[~torch.isfinite(losses)][0].item()} at step {first_bad}; {where}. "
             "Lower learning_rate, keep grad_clip > 0, or use dtype='float32', then resume or restart."
@@ -257,15 +279,30 @@ class Trainer:
 def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
     """Refuse a checkpoint whose model, data or tokenizer differ from this run's, naming the differences."""
     saved = RunConfig.from_dict(state["config"])
-    diffs = [f"model.{k}: checkpoint {v!r}, this run {getattr(config.model, k)!r}"
-             for k, v in vars(saved.model).items() if getattr(config.model, k) != v]
-    diffs += [f"data.{k}: checkpoint {v!r}, this run {getattr(config.data, k)!r}"
-              for k, v in vars(saved.data).items() if getattr(config.data, k) != v]
+    diffs = [
+        f"model.{k}: checkpoint {v!r}, this run {getattr(config.model, k)!r}"
+        for k, v in vars(saved.model).items()
+        if getattr(config.model, k) != v
+    ]
+    diffs += [
+        f"data.{k}: checkpoint {v!r}, this run {getattr(config.data, k)!r}"
+        for k, v in vars(saved.data).items()
+        if getattr(config.data, k) != v
+    ]
     for k in ("batch_size", "seed"):
         if getattr(saved.train, k) != getattr(config.train, k):
-            diffs.append(f"train.{k}: checkpoint {getattr(saved.train, k)!r}, this run {getattr(config.train, k)!r}")
-    if tokenizer is not None and state.get("tokenizer") is not None and state["tokenizer"] != tokenizer.to_dict():
+            diffs.append(
+                f"train.{k}: checkpoint {getattr(saved.train, k)!r}, this run {getattr(config.train, k)!r}"
+            )
+    if (
+        tokenizer is not None
+        and state.get("tokenizer") is not None
+        and state["tokenizer"] != tokenizer.to_dict()
+    ):
         diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
     if diffs:
-        raise CheckpointError(f"{path} belongs to another run and cannot be resumed here:\n  " + "\n  ".join(diffs)
-                              + "\nUse the settings it was trained with, or a new checkpoint path.")
+        raise CheckpointError(
+            f"{path} belongs to another run and cannot be resumed here:\n  "
+            + "\n  ".join(diffs)
+            + "\nUse the settings it was trained with, or a new checkpoint path."
+        )

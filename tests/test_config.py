@@ -15,7 +15,12 @@ from lmhelpers.config import (
 def test_reference_preset_is_the_original_guide():
     c = make_config("reference")
     assert (c.train.batch_size, c.model.block_size, c.model.n_embd, c.model.n_head, c.model.n_layer) == (
-        64, 256, 512, 8, 6)
+        64,
+        256,
+        512,
+        8,
+        6,
+    )
     assert (c.train.max_iters, c.train.eval_interval, c.train.eval_iters) == (5000, 250, 100)
     assert c.train.learning_rate == 3e-4 and c.model.dropout == 0.2
     assert c.data.tokenizer == "word" and c.data.vocab_size == 10000

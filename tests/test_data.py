@@ -60,8 +60,9 @@ def test_download_is_verified_before_it_is_kept(monkeypatch, tmp_path):
     assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
 
     good = b"Good text.\n"
-    info = data_mod.KnownDataset("tiny.txt", "http://example.invalid/tiny.txt", hashlib.sha256(good).hexdigest(),
-                                 len(good))
+    info = data_mod.KnownDataset(
+        "tiny.txt", "http://example.invalid/tiny.txt", hashlib.sha256(good).hexdigest(), len(good)
+    )
     monkeypatch.setitem(data_mod.KNOWN_DATASETS, "tiny", info)
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Resp(good))
     assert load_text("tiny") == "Good text.\n"

@@ -42,4 +42,6 @@ def test_environment_report_and_recommendation():
     assert r["torch"] == torch.__version__ and r["device"] == "cpu" and r["autocast_dtype"] == "float32"
     assert recommend_preset(r)[0] == "cpu"
     assert recommend_preset({"device": "cuda", "gpu_memory_gb": 15.0, "device_name": "Tesla T4"})[0] == "t4"
-    assert recommend_preset({"device": "cuda", "gpu_memory_gb": 80.0, "device_name": "H100"})[0] == "reference"
+    assert (
+        recommend_preset({"device": "cuda", "gpu_memory_gb": 80.0, "device_name": "H100"})[0] == "reference"
+    )

@@ -18,7 +18,9 @@ def test_run_experiment_writes_record_curves_and_checkpoint(small_corpus, tmp_pa
     assert saved["config"]["model"]["vocab_size"] == rec["tokenizer"]["vocab_size"]
     assert [h["step"] for h in saved["history"]] == [0, 3, 6]
     f = saved["final"]
-    assert f["bits_per_char"] == pytest.approx(f["loss"] * rec["tokenizer"]["tokens_per_char"] / 0.6931, rel=1e-3)
+    assert f["bits_per_char"] == pytest.approx(
+        f["loss"] * rec["tokenizer"]["tokens_per_char"] / 0.6931, rel=1e-3
+    )
     assert saved["samples"][0]["text"].startswith(saved["samples"][0]["prompt"])
     assert saved["timings"]["tokens_per_second"] > 0 and saved["timings"]["generation_tokens_per_second"] > 0
     assert saved["environment"]["torch"] and saved["model"]["params"] > 0
@@ -49,15 +51,35 @@ def test_unwritable_output_is_found_before_training(small_corpus, tmp_path):
 
 def test_overrides_are_typed():
     assert parse_overrides(["max_iters=5", "learning_rate=3e-4", "tie_weights=false", "min_lr=null"]) == {
-        "max_iters": 5, "learning_rate": 3e-4, "tie_weights": False, "min_lr": None}
+        "max_iters": 5,
+        "learning_rate": 3e-4,
+        "tie_weights": False,
+        "min_lr": None,
+    }
     with pytest.raises(ConfigError):
         parse_overrides(["max_iters"])
 
 
 def test_cli_compare_trains_both_and_summarises(small_corpus, tmp_path, capsys):
-    rc = main(["compare", "--preset", "smoke", "--arch", "lstm", "transformer", "--out", str(tmp_path),
-               "--set", f"dataset={small_corpus}", "--set", "max_iters=4", "--set", "eval_interval=2",
-               "--no-progress"])
+    rc = main(
+        [
+            "compare",
+            "--preset",
+            "smoke",
+            "--arch",
+            "lstm",
+            "transformer",
+            "--out",
+            str(tmp_path),
+            "--set",
+            f"dataset={small_corpus}",
+            "--set",
+            "max_iters=4",
+            "--set",
+            "eval_interval=2",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "| lstm-char-smoke | lstm |" in printed and "| transformer-char-smoke | transformer |" in printed

@@ -31,7 +31,11 @@ def prompt(T: int, B: int = 1, seed: int = 0) -> torch.Tensor:
 def test_cached_equals_recompute(arch, T, new):
     model = make(arch)
     p = prompt(T, B=2)
-    for kw in (dict(temperature=0.0), dict(temperature=1.0, seed=7), dict(temperature=0.8, top_k=10, top_p=0.9, seed=3)):
+    for kw in (
+        dict(temperature=0.0),
+        dict(temperature=1.0, seed=7),
+        dict(temperature=0.8, top_k=10, top_p=0.9, seed=3),
+    ):
         cached = generate(model, p, new, use_cache=True, **kw)
         full = generate(model, p, new, use_cache=False, **kw)
         assert cached.shape == (2, T + new)
@@ -95,7 +99,14 @@ def test_top_k_and_top_p_filtering():
 
 @pytest.mark.parametrize(
     "kw",
-    [dict(top_k=0), dict(top_k=V + 1), dict(top_k=2.5), dict(top_p=0.0), dict(top_p=1.5), dict(max_new_tokens=0)],
+    [
+        dict(top_k=0),
+        dict(top_k=V + 1),
+        dict(top_k=2.5),
+        dict(top_p=0.0),
+        dict(top_p=1.5),
+        dict(max_new_tokens=0),
+    ],
 )
 def test_invalid_arguments(kw):
     args = dict(max_new_tokens=5) | kw
@@ -124,7 +135,9 @@ def test_window_policy():
 
 def test_transformer_block_size_one():
     model = make("transformer", block_size=1)
-    assert torch.equal(generate(model, [1, 2], 10, seed=0), generate(model, [1, 2], 10, seed=0, use_cache=False))
+    assert torch.equal(
+        generate(model, [1, 2], 10, seed=0), generate(model, [1, 2], 10, seed=0, use_cache=False)
+    )
 
 
 class CharTokenizer:

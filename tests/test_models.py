@@ -94,7 +94,9 @@ def test_tied_weights_shared_and_counted_once(arch):
     unique = {p.data_ptr(): p.numel() for p in tied.parameters()}
     assert tied.num_params() == sum(unique.values())
     # the body excludes vocabulary-sized tables, so it does not depend on tying
-    assert 0 < tied.num_params(non_embedding=True) == untied.num_params(non_embedding=True) < tied.num_params()
+    assert (
+        0 < tied.num_params(non_embedding=True) == untied.num_params(non_embedding=True) < tied.num_params()
+    )
 
 
 @pytest.mark.parametrize("arch", ARCHES)

@@ -9,11 +9,18 @@ from lmhelpers.records import RecordError, find_records, load_record, new_record
 
 def _record(name, arch="lstm", loss=1.5):
     cfg = {"model": {"arch": arch}, "data": {"tokenizer": "char"}, "train": {}}
-    hist = [{"step": s, "train_time": s / 10, "train_loss": loss + 1 / (s + 1), "val_loss": loss + 1.2 / (s + 1)}
-            for s in (0, 10, 20)]
-    return new_record(name, cfg, history=hist, final={"loss": loss, "perplexity": math.exp(loss),
-                                                      "bits_per_char": loss / math.log(2)},
-                      model={"params": 12345}, timings={"tokens_per_second": 2000.0, "train_seconds": 2.0})
+    hist = [
+        {"step": s, "train_time": s / 10, "train_loss": loss + 1 / (s + 1), "val_loss": loss + 1.2 / (s + 1)}
+        for s in (0, 10, 20)
+    ]
+    return new_record(
+        name,
+        cfg,
+        history=hist,
+        final={"loss": loss, "perplexity": math.exp(loss), "bits_per_char": loss / math.log(2)},
+        model={"params": 12345},
+        timings={"tokens_per_second": 2000.0, "train_seconds": 2.0},
+    )
 
 
 def test_save_load_find(tmp_path):

@@ -23,13 +23,16 @@ def setup(small_corpus):
 
 def _trainer(setup, tmp_path, arch="transformer", seed_init=0, **over):
     tok, ds = setup
-    settings = dict(arch=arch, dropout=0.1, max_iters=12, eval_interval=4, eval_iters=2, batch_size=4,
-                    block_size=16)
+    settings = dict(
+        arch=arch, dropout=0.1, max_iters=12, eval_interval=4, eval_iters=2, batch_size=4, block_size=16
+    )
     cfg = make_config("smoke", **{**settings, **over})
     cfg = with_vocab(cfg, tok)
     torch.manual_seed(seed_init)
     model = build_model(cfg.model)
-    return Trainer(model, ds, cfg, tokenizer=tok, device="cpu", checkpoint_path=tmp_path / "ck.pt", progress=False)
+    return Trainer(
+        model, ds, cfg, tokenizer=tok, device="cpu", checkpoint_path=tmp_path / "ck.pt", progress=False
+    )
 
 
 def test_lr_schedule_warms_up_then_decays():
