@@ -110,6 +110,7 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "perplexity": final.get("perplexity"),
                 "bits_per_char": final.get("bits_per_char"),
                 "train_seconds": timings.get("train_seconds"),
+                "wall_seconds": timings.get("wall_seconds"),
             }
         )
     return rows
@@ -131,6 +132,26 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns=TABLE_COLUMNS) -> str
     rule = "|" + "|".join("---" for _ in columns) + "|"
     body = ["| " + " | ".join(_fmt(r.get(key)) for _, key in columns) + " |" for r in rows]
     return "\n".join([head, rule, *body])
+
+
+def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None = None) -> plt.Figure:
+    """Final bits per character against parameters and against wall time, one labelled point per run."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, key, xlabel in zip(axes, ("params", "wall_seconds"), ("parameters", "wall time (s)")):
+        for i, r in enumerate(rows):
+            if r.get(key) is None or r.get("bits_per_char") is None:
+                continue
+            ax.scatter(r[key], r["bits_per_char"], color=f"C{i % 10}")
+            ax.annotate(r["name"], (r[key], r["bits_per_char"]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation bits per character")
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
+    return fig
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike) -> None:
