@@ -42,7 +42,9 @@ def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -
     for rec in records:
         rel = Path(rec["path"]).parent.relative_to(root)
         rec["name"] = str(rel) if str(rel) != "." else rec["name"]
-    rows = sorted(comparison_rows(records), key=lambda r: (r["bits_per_char"] is None, r["bits_per_char"] or 0))
+    rows = sorted(
+        comparison_rows(records), key=lambda r: (r["bits_per_char"] is None, r["bits_per_char"] or 0)
+    )
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "results.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

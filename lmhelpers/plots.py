@@ -142,8 +142,9 @@ def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | Non
             if r.get(key) is None or r.get("bits_per_char") is None:
                 continue
             ax.scatter(r[key], r["bits_per_char"], color=f"C{i % 10}")
-            ax.annotate(r["name"], (r[key], r["bits_per_char"]), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                r["name"], (r[key], r["bits_per_char"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+            )
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)

@@ -1,0 +1,228 @@
+"""Batch runs of the notebooks with papermill: one run, a series, or a sweep from a YAML file.
+
+Every run is a folder holding its executed notebooks, figures and run records. Each notebook executes in
+its own ``papermill`` process (and kernel), ``jobs`` runs at a time, and a run that fails is reported with
+the path of its executed notebook without stopping the others. A finished run leaves ``DONE.json``;
+running the same sweep again skips those runs unless ``redo`` is set.
+
+Sweep file format::
+
+    notebooks: [02_rnn.ipynb]          # default notebooks for every run, in order
+    parameters: {preset: smoke}        # shared by every run
+    grid:                              # the cartesian product of these values ...
+      arch: [rnn, gru, lstm]
+    runs:                              # ... and/or an explicit list of runs
+      - {name: gpt, notebooks: [03_transformer.ipynb], parameters: {arch: transformer}}
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+DONE = "DONE.json"
+
+
+class SweepError(ValueError):
+    """A sweep file is malformed; the message says what to change."""
+
+
+@dataclass
+class RunSpec:
+    name: str
+    notebooks: list[Path]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    name: str
+    run_dir: Path
+    status: str  # "done" | "skipped" | "failed"
+    seconds: float = 0.0
+    error: str = ""
+    notebook: Path | None = None  # the executed notebook that failed, for the report
+
+
+def find_notebook(name: str | os.PathLike, base: Path | None = None) -> Path:
+    """A notebook by path, relative to ``base`` (the sweep file's folder), or by name in notebooks/."""
+    for candidate in (Path(name), (base or Path.cwd()) / name, NOTEBOOKS_DIR / name):
+        if candidate.is_file():
+            return candidate.resolve()
+    known = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    raise SweepError(f"notebook {str(name)!r} not found; give a path or one of {known}")
+
+
+def _slug(params: dict[str, Any]) -> str:
+    text = "-".join(f"{k}={v}" for k, v in params.items()) or "run"
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", text)[:120]
+
+
+def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
+    """Parse a sweep file into run specs (see the module docstring for the format)."""
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SweepError(f"cannot read sweep file {path}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise SweepError(f"{path}: a sweep file is a mapping with notebooks, parameters, grid and/or runs")
+    unknown = set(spec) - {"notebooks", "parameters", "grid", "runs", "description"}
+    if unknown:
+        raise SweepError(f"{path}: unknown keys {sorted(unknown)}; use notebooks, parameters, grid, runs")
+    base = path.parent
+    default_nbs = spec.get("notebooks") or []
+    shared = spec.get("parameters") or {}
+    grid = spec.get("grid") or {}
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise SweepError(f"{path}: grid maps each parameter to a non-empty list of values")
+    runs: list[RunSpec] = []
+    if grid:
+        keys = list(grid)
+        for values in itertools.product(*(grid[k] for k in keys)):
+            point = dict(zip(keys, values))
+            runs.append(
+                RunSpec(_slug(point), [find_notebook(n, base) for n in default_nbs], {**shared, **point})
+            )
+    for i, run in enumerate(spec.get("runs") or []):
+        if not isinstance(run, dict):
+            raise SweepError(f"{path}: runs[{i}] must be a mapping with name, notebooks and/or parameters")
+        params = {**shared, **(run.get("parameters") or {})}
+        nbs = run.get("notebooks") or default_nbs
+        runs.append(
+            RunSpec(
+                str(run.get("name") or _slug(run.get("parameters") or {})),
+                [find_notebook(n, base) for n in nbs],
+                params,
+            )
+        )
+    if not runs:
+        raise SweepError(f"{path}: no runs; give a grid or a runs list")
+    for r in runs:
+        if not r.notebooks:
+            raise SweepError(f"{path}: run {r.name!r} names no notebooks; add a top-level notebooks list")
+    names = [r.name for r in runs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SweepError(f"{path}: run names must be unique, repeated: {dupes}")
+    return runs
+
+
+def execute_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    threads: int | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
+    """Run one notebook with papermill in a separate process; its log goes next to the output."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    params_file = output.with_suffix(".params.yaml")
+    params_file.write_text(yaml.safe_dump(parameters, sort_keys=True), encoding="utf-8")
+    env = dict(os.environ)
+    if threads:
+        # Parallel runs must share the cores: torch's default of one thread per core in every process
+        # oversubscribes them, and OpenMP spin-waiting then slows everything down many times over.
+        env["OMP_NUM_THREADS"] = str(threads)
+        env["MKL_NUM_THREADS"] = str(threads)
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(output),
+        "-f",
+        str(params_file),
+        "--cwd",
+        str(notebook.parent),
+        "-k",
+        "python3",
+        "--no-progress-bar",
+    ]
+    with open(output.with_suffix(".log"), "w", encoding="utf-8") as log:
+        return subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, check=False
+        )
+
+
+def _run_one(spec: RunSpec, out_dir: Path, redo: bool, threads: int | None) -> RunResult:
+    run_dir = (out_dir / spec.name).resolve()
+    done = run_dir / DONE
+    if done.is_file() and not redo:
+        try:
+            if json.loads(done.read_text())["parameters"] == spec.parameters:
+                return RunResult(spec.name, run_dir, "skipped")
+        except (ValueError, KeyError):
+            pass  # a damaged marker: run again
+    done.unlink(missing_ok=True)
+    tic = time.perf_counter()
+    params = {**spec.parameters, "run_dir": str(run_dir)}
+    for nb in spec.notebooks:
+        executed = run_dir / nb.name
+        proc = execute_notebook(nb, executed, params, threads=threads)
+        if proc.returncode != 0:
+            return RunResult(
+                spec.name,
+                run_dir,
+                "failed",
+                time.perf_counter() - tic,
+                _failure_summary(executed.with_suffix(".log")),
+                executed,
+            )
+    seconds = time.perf_counter() - tic
+    done.write_text(
+        json.dumps(
+            {
+                "parameters": spec.parameters,
+                "notebooks": [n.name for n in spec.notebooks],
+                "seconds": seconds,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return RunResult(spec.name, run_dir, "done", seconds)
+
+
+def _failure_summary(log: Path) -> str:
+    """The exception line papermill logged, so the report says what went wrong, not just that it did."""
+    try:
+        lines = [ln.strip() for ln in log.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except OSError:
+        return "see the executed notebook"
+    errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)]
+    return (errors or lines or ["see the executed notebook"])[-1][:500]
+
+
+def run_specs(
+    specs: list[RunSpec], out_dir: str | os.PathLike, jobs: int = 1, redo: bool = False, echo: bool = True
+) -> list[RunResult]:
+    """Execute runs, ``jobs`` at a time; failures are collected, never raised."""
+    if jobs < 1:
+        raise SweepError(f"jobs={jobs} must be >= 1")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+
+    def one(spec: RunSpec) -> RunResult:
+        result = _run_one(spec, out_dir, redo, threads)
+        if echo:
+            extra = f" ({result.seconds:.0f} s)" if result.status == "done" else ""
+            where = f": {result.notebook} - {result.error}" if result.status == "failed" else ""
+            print(f"[{result.status}] {spec.name}{extra}{where}", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, specs))

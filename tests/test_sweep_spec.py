@@ -1,0 +1,55 @@
+"""Parsing sweep files; executing them is tested in test_sweep.py."""
+
+import pytest
+
+from lmhelpers.sweep import SweepError, load_sweep
+
+
+@pytest.fixture()
+def nbdir(tmp_path):
+    for name in ("a.ipynb", "b.ipynb"):
+        (tmp_path / name).write_text("{}")
+    return tmp_path
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_grid_and_runs(nbdir):
+    f = _write(
+        nbdir / "s.yaml",
+        """
+notebooks: [a.ipynb]
+parameters: {preset: smoke, max_iters: 4}
+grid: {arch: [rnn, gru], learning_rate: [0.001, 0.01]}
+runs:
+  - {name: gpt, notebooks: [b.ipynb], parameters: {arch: transformer}}
+""",
+    )
+    runs = load_sweep(f)
+    assert len(runs) == 5
+    assert runs[0].name == "arch=rnn-learning_rate=0.001"
+    assert runs[0].parameters == {"preset": "smoke", "max_iters": 4, "arch": "rnn", "learning_rate": 0.001}
+    assert runs[0].notebooks == [nbdir / "a.ipynb"]
+    assert runs[-1].name == "gpt" and runs[-1].notebooks == [nbdir / "b.ipynb"]
+    assert runs[-1].parameters["arch"] == "transformer" and runs[-1].parameters["preset"] == "smoke"
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("grid: {arch: [rnn]}\n", "names no notebooks"),
+        ("notebooks: [a.ipynb]\n", "no runs"),
+        ("notebooks: [missing.ipynb]\ngrid: {arch: [rnn]}\n", "notebook 'missing.ipynb' not found"),
+        ("notebooks: [a.ipynb]\ngrid: {arch: []}\n", "non-empty list"),
+        ("notebooks: [a.ipynb]\ngrids: {arch: [rnn]}\n", "unknown keys"),
+        ("notebooks: [a.ipynb]\nruns: [{name: x}, {name: x}]\n", "unique"),
+        ("- just a list\n", "mapping"),
+        ("notebooks: [a.ipynb\n", "cannot read"),
+    ],
+)
+def test_bad_sweep_files(nbdir, text, match):
+    with pytest.raises(SweepError, match=match):
+        load_sweep(_write(nbdir / "s.yaml", text))
