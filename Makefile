@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(PY) -m lmhelpers compare --preset $(PRESET) --out $(OUT)
+	$(PY) -m lmhelpers series --preset $(PRESET) --out $(OUT)
 
 test: install
 	$(PY) -m ruff check .

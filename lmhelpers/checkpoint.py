@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,22 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _cause(exc: BaseException) -> str:
+    """The line of torch's (long, multi-line) error that says what it met, with the error's type."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    detail = next(
+        (x for x in lines if x.startswith(("Unsupported", "Trying to load"))), lines[0] if lines else ""
+    )
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _damaged(path: Path, exc: BaseException) -> str:
+    return (
+        f"{path} is truncated or corrupted and cannot be read ({_cause(exc)}); resume from an "
+        "earlier checkpoint or start again."
+    )
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; damaged or code-carrying files raise CheckpointError."""
     path = Path(path)
@@ -64,15 +79,14 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # not a refused class or function: damaged bytes
+            raise CheckpointError(_damaged(path, exc)) from exc
         raise CheckpointError(
             f"{path} was refused: it holds Python objects other than tensors and plain values, which could run "
-            f"code when loaded. Only checkpoints written by lmhelpers are accepted. ({exc})"
+            f"code when loaded. Only checkpoints written by lmhelpers are accepted. ({_cause(exc)})"
         ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
-        raise CheckpointError(
-            f"{path} is truncated or corrupted and cannot be read ({exc}); resume from an "
-            "earlier checkpoint or start again."
-        ) from exc
+    except Exception as exc:  # damaged bytes fail in many ways: EOFError, zip errors, KeyError ...
+        raise CheckpointError(_damaged(path, exc)) from exc
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise CheckpointError(f"{path} is not an lmhelpers checkpoint (no model weights or config in it).")
     return state

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lmhelpers train|compare`` (also installed as ``lmhelpers``).
+"""Command line: ``python -m lmhelpers train|compare|series|sweep|collect|bench`` (also installed as ``lmhelpers``).
 
 Settings come from a preset plus ``--set name=value`` overrides, the same names the notebooks'
 parameters cells and ``make_config`` use.
@@ -7,6 +7,7 @@ parameters cells and ``make_config`` use.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,7 +67,102 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="train several models on the same data and compare them")
     _common(compare)
     compare.add_argument("--arch", nargs="+", default=["lstm", "transformer"], choices=ARCHES)
+    _series_parser(sub)
+    sweep = sub.add_parser("sweep", help="run a sweep file of notebook runs, then collect the results")
+    sweep.add_argument("file", help="sweep YAML (see sweeps/ for examples)")
+    sweep.add_argument("-j", "--jobs", type=int, default=1, help="runs at a time (default 1)")
+    sweep.add_argument("--out", default="runs/sweep", help="output folder (default: runs/sweep)")
+    sweep.add_argument("--redo", action="store_true", help="run again the runs already finished")
+    collect = sub.add_parser("collect", help="table and plots from every run record under a folder")
+    collect.add_argument("dir", help="folder holding runs (record.json files anywhere below)")
+    collect.add_argument("--out", default=None, help="where to write results.* (default: DIR)")
+    from .bench import add_parser as _bench_parser
+
+    _bench_parser(sub)
     return parser
+
+
+def _series_parser(sub) -> None:
+    series = sub.add_parser("series", help="execute notebooks 00-04 with papermill and summarise them")
+    series.add_argument(
+        "--preset", default="cpu", choices=preset_names(), help="named settings (default: cpu)"
+    )
+    series.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a notebook parameter (arch=gru, max_iters=200) or any setting (n_layer=2); repeatable",
+    )
+    series.add_argument("--out", default="runs/series", help="output folder (default: runs/series)")
+    series.add_argument(
+        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+    )
+    series.add_argument("--resume", action="store_true", help="continue each model from its checkpoint")
+    series.add_argument(
+        "--params", default=None, metavar="FILE", help="parameters from a YAML file (as papermill -f)"
+    )
+    series.add_argument(
+        "--notebook",
+        dest="notebooks",
+        action="append",
+        default=None,
+        metavar="NB",
+        help="run only these notebooks, in order (a path or a name in notebooks/); repeatable",
+    )
+
+
+def _series(args: argparse.Namespace) -> None:
+    """``make run``: the notebooks executed as written, then the summary and where everything is."""
+    from .batch import run_series
+    from .sweep import find_notebook
+
+    if args.data_dir:  # the kernels inherit the environment
+        os.environ["LMHELPERS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    from_file = {}
+    if args.params:
+        from_file = yaml.safe_load(Path(args.params).read_text(encoding="utf-8")) or {}
+        if not isinstance(from_file, dict):
+            raise ValueError(f"{args.params} must hold a mapping of parameter names to values")
+    parameters = {"preset": args.preset, **from_file, **parse_overrides(args.overrides)}
+    if args.resume:
+        parameters["resume"] = True
+    out = Path(args.out).resolve()
+    notebooks = [find_notebook(n) for n in args.notebooks] if args.notebooks else None
+    results = run_series(out, parameters, notebooks=notebooks)
+    summary = out / "summary.md"
+    if summary.is_file():
+        print("\n" + summary.read_text(encoding="utf-8"))
+    print(f"Results: {out}")
+    print("  executed notebooks: " + ", ".join(r["notebook"] for r in results))
+    print("  figures and run records: one folder per notebook; summary.md and curves.png at the top")
+
+
+def _sweep_or_collect(args: argparse.Namespace) -> int:
+    """Exit status 1 when any sweep run failed (after the others finished), else 0."""
+    from .collect import COLUMNS, collect
+    from .plots import markdown_table
+    from .sweep import run_sweep
+
+    failed = []
+    if args.command == "sweep":
+        results, rows = run_sweep(args.file, args.out, jobs=args.jobs, redo=args.redo)
+        failed = [r for r in results if r.status == "failed"]
+        counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+        print(
+            f"{len(results)} runs: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+        )
+        for r in failed:
+            print(f"FAILED {r.name}: {r.notebook}\n  {r.error}", file=sys.stderr)
+        where = Path(args.out)
+    else:
+        rows = collect(args.dir, args.out)
+        where = Path(args.out or args.dir)
+    if rows:
+        print(markdown_table(rows, COLUMNS))
+        print(f"Results: {where.resolve()} (results.csv, results.md, val_curves.png, tradeoffs.png)")
+    return 1 if failed else 0
 
 
 def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]:
@@ -76,7 +172,8 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
     overrides["arch"] = arch
     config = make_config(args.preset, **overrides)
     out = Path(args.out) / arch
-    print(f"== {arch}: preset {args.preset}, results in {out}", flush=True)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
+        print(f"== {arch}: preset {args.preset}, results in {out}", flush=True)
     return run_experiment(
         config,
         out,
@@ -110,16 +207,32 @@ def report(records: list[dict[str, Any]], out: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "bench":
+            from .bench import main_from_args
+
+            return main_from_args(args)
+        if args.command == "series":
+            _series(args)
+            return 0
+        if args.command in ("sweep", "collect"):
+            return _sweep_or_collect(args)
         if args.command == "train":
             records = [_train(args, args.arch)]
         else:
-            from .experiment import prepare_data
+            from .device import pick_device
+            from .experiment import check_writable, prepare_data
 
             # One tokenizer and one encoded corpus for every model: a like-for-like comparison.
             config = make_config(args.preset, **parse_overrides(args.overrides))
+            check_writable(Path(args.out))  # an unusable output folder or device fails before any work
+            pick_device(config.train.device)
             prepared = prepare_data(config, args.data_dir)
             records = [_train(args, arch, prepared) for arch in args.arch]
-        report(records, Path(args.out))
+        if all(r is not None for r in records):  # under torchrun only rank 0 returns records
+            report(records, Path(args.out))
+        from .distributed import cleanup
+
+        cleanup()
     except (ConfigError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,9 @@
 
 A run is ``RunConfig(data=DataConfig, model=ModelConfig, train=TrainConfig)``. Every field name is
 unique across the three sections, so overrides can be given flat (``n_layer=2``) as well as dotted
-(``model.n_layer=2``); that keeps papermill parameters and command-line flags simple.
+(``model.n_layer=2``); that keeps papermill parameters and command-line flags simple. The one name in
+two sections, ``vocab_size``, means the tokenizer's cap (``data.vocab_size``) when given flat:
+``model.vocab_size`` is filled from the tokenizer.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class ModelConfig:
     dropout: float = 0.2
     tie_weights: bool = True
     vocab_size: int | None = None  # filled from the tokenizer; stored so checkpoints rebuild the model
+    bias: bool = True  # transformer: biases in its Linear and LayerNorm layers (nanoGPT's default is off)
 
     def __post_init__(self) -> None:
         s = "model"
@@ -107,6 +110,7 @@ class ModelConfig:
             "a number in [0, 1)",
         )
         _check(isinstance(self.tie_weights, bool), s, "tie_weights", self.tie_weights, "True or False")
+        _check(isinstance(self.bias, bool), s, "bias", self.bias, "True or False")
         _check(
             self.vocab_size is None or (_is_int(self.vocab_size) and self.vocab_size >= 2),
             s,
@@ -203,7 +207,14 @@ class TrainConfig:
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
-_FIELD_SECTION = {f.name: sec for sec, cls in _SECTIONS.items() for f in fields(cls)}
+# Flat names map to one section each. ``vocab_size`` means the tokenizer's cap (data.vocab_size); the
+# model's copy is derived from the tokenizer and reachable only as ``model.vocab_size``.
+_FIELD_SECTION = {
+    f.name: sec
+    for sec, cls in _SECTIONS.items()
+    for f in fields(cls)
+    if not (sec == "model" and f.name == "vocab_size")
+}
 
 
 @dataclass
@@ -281,6 +292,23 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             learning_rate=2e-3,
             warmup_iters=100,
             min_lr=2e-4,
+        ),
+    },
+    # nanoGPT's CPU example shape (4 layers, 128 wide, 4 heads, context 64, batch 12, 2000 steps, no
+    # biases, dropout 0; its recipe reaches val 1.886) with a better recipe at the same steps and tokens:
+    # 5x the peak learning rate, cosine decay to zero. See docs/benchmarks.md.
+    "nanogpt-cpu": {
+        "data": dict(tokenizer="char"),
+        "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False),
+        "train": dict(
+            batch_size=12,
+            max_iters=2000,
+            eval_interval=500,
+            eval_iters=100,
+            learning_rate=5e-3,
+            min_lr=0.0,
+            warmup_iters=100,
+            beta2=0.99,
         ),
     },
     "t4": {  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps

@@ -8,6 +8,7 @@ very same validation characters, which is what makes bits per character comparab
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -116,8 +117,10 @@ def _download(info: KnownDataset, dest_dir: Path, searched: list[Path]) -> Path:
             )
         os.replace(tmp_name, dest)
         return dest
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise DataError(_missing_message(info, searched, reason=f"the download failed ({exc})")) from exc
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
+        # HTTPException covers IncompleteRead: the connection closed half-way through the file.
+        reason = f"the download failed ({type(exc).__name__}: {exc})"
+        raise DataError(_missing_message(info, searched, reason=reason)) from exc
     finally:
         if os.path.exists(tmp_name):
             os.remove(tmp_name)

@@ -78,10 +78,45 @@ def needs_grad_scaler(dtype: torch.dtype | None) -> bool:
 
 
 def configure_backends(device: torch.device) -> None:
-    """Allow TF32 matmuls and convolutions on Ampere+ GPUs (float32 accuracy is not needed there)."""
+    """Allow TF32 matmuls and convolutions on Ampere+ GPUs (float32 accuracy is not needed there);
+    on the CPU, keep freed activation memory in the process (see :func:`keep_freed_memory`)."""
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    elif device.type == "cpu":
+        keep_freed_memory()
+
+
+_MALLOC_TUNED = False
+
+
+def keep_freed_memory(mmap_threshold: int = 256 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """Make glibc's malloc reuse freed activation buffers instead of returning them to the kernel.
+
+    PyTorch's CPU allocator is plain malloc. By default glibc serves large blocks (from 128 KiB, rising
+    adaptively) with fresh ``mmap`` pages and trims freed heap memory back to the kernel, so each
+    training step page-faults its activations in again: ~1,600 faults per step for a 4-layer,
+    128-wide model at batch 12 x 64 on 2 cores, about 7% of the step. Serving blocks below
+    ``mmap_threshold`` from the heap and trimming only above ``trim_threshold`` makes the memory of
+    one step the memory of the next. Linux with glibc only; returns whether the setting was applied.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return True
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
+        # Some glibc versions cap the mmap threshold at 32 MiB (and refuse more): fall back to it.
+        ok = any(libc.mallopt(m_mmap_threshold, v) == 1 for v in (mmap_threshold, 32 << 20))
+        ok = libc.mallopt(m_trim_threshold, trim_threshold) == 1 and ok
+    except (OSError, AttributeError):
+        return False
+    _MALLOC_TUNED = ok
+    return ok
 
 
 def environment_report(device: torch.device | None = None) -> dict[str, Any]:

@@ -17,11 +17,11 @@ import torch
 from .config import RunConfig
 from .data import TokenDataset, load_text, split_text
 from .device import environment_report, pick_device
-from .generation import generate, sample_text
+from .generation import encode_prompt, generate, sample_text
 from .metrics import summarize_loss
 from .models import build_model, model_summary
 from .records import new_record, save_record
-from .tokenizers import Tokenizer, load_tokenizer, train_tokenizer
+from .tokenizers import Tokenizer, TokenizerError, load_tokenizer, train_tokenizer
 
 
 @dataclass
@@ -77,11 +77,21 @@ def with_vocab(config: RunConfig, tokenizer: Tokenizer) -> RunConfig:
     return replace(config, model=replace(config.model, vocab_size=tokenizer.vocab_size))
 
 
-def default_prompt(config: RunConfig, val_text: str) -> str:
-    """'ROMEO:' for Shakespeare; otherwise the opening of the validation text, which every tokenizer knows."""
-    if config.data.dataset == "tinyshakespeare":
-        return "ROMEO:"
-    return val_text.lstrip()[:32] or "\n"
+def default_prompt(config: RunConfig, val_text: str, tokenizer: Tokenizer | None = None) -> str:
+    """'ROMEO:' for Shakespeare; otherwise the opening of the validation text.
+
+    With ``tokenizer``, a prompt it would refuse (a word vocabulary that knows none of its words) is
+    replaced by the tokenizer's most frequent word, or by the empty prompt where it knows no word at all.
+    """
+    prompt = "ROMEO:" if config.data.dataset == "tinyshakespeare" else val_text.lstrip()[:32] or "\n"
+    if tokenizer is None:
+        return prompt
+    try:
+        tokenizer.check_prompt(prompt)
+    except TokenizerError:
+        words = getattr(tokenizer, "common_words", lambda n: [])(1)
+        return words[0] if words else ""
+    return prompt
 
 
 @torch.no_grad()
@@ -129,7 +139,7 @@ def finish_run(
         "step": last["step"],
         "tokens": last["tokens"],
     }
-    prompt = default_prompt(config, prepared.val_text) if prompt is None else prompt
+    prompt = default_prompt(config, prepared.val_text, prepared.tokenizer) if prompt is None else prompt
     seed = config.train.seed
     samples = [
         {
@@ -183,22 +193,30 @@ def run_experiment(
     name: str | None = None,
     prepared: PreparedData | None = None,
     prompt: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Train one model as ``config`` says and write its record, curves and checkpoint under ``out_dir``.
 
     With ``resume=True`` and an existing checkpoint, training continues from it (after a Colab
-    disconnect, say) instead of starting over.
+    disconnect, say) instead of starting over. Under ``torchrun`` every rank trains (DDP, see
+    :mod:`lmhelpers.distributed`) and only rank 0 writes and returns the record; the others return None.
     """
+    from .distributed import env_info
     from .training import Trainer
 
     out_dir = Path(out_dir)
-    check_writable(out_dir)
+    main_rank = env_info().is_main
+    if main_rank:
+        check_writable(out_dir)
     device = pick_device(config.train.device)
     prepared = prepared or prepare_data(config, data_dir)
+    if prompt is not None:
+        encode_prompt(prepared.tokenizer, prompt)  # refuse an unusable prompt now, not after training
     config = with_vocab(config, prepared.tokenizer)
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     model = build_model(config.model)
     ckpt = Path(checkpoint_path) if checkpoint_path else out_dir / "checkpoint.pt"
+    if main_rank:
+        check_writable(ckpt.parent)  # a checkpoint folder elsewhere must be writable too, before training
     trainer = Trainer(
         model,
         prepared.dataset,
@@ -211,6 +229,8 @@ def run_experiment(
     if resume and ckpt.exists():
         trainer.resume(ckpt)
     trainer.fit()
+    if not main_rank:
+        return None
     prepared.tokenizer.save(out_dir / "tokenizer.json")
     return finish_run(trainer, prepared, out_dir, name=name, prompt=prompt)
 
@@ -219,7 +239,7 @@ def check_writable(folder: Path) -> None:
     """Fail before training, not after, when results could not be written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
+        probe = folder / f".write-test-{os.getpid()}"  # per process: torchrun ranks check at once
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

@@ -10,7 +10,8 @@ Two ways to produce each new token, which give the same tokens:
 The Transformer's context window. Its positions are learned absolute embeddings for 0..block_size-1,
 so a cache cannot slide by one token (every cached key was computed at a position that would shift).
 Both modes therefore share one policy: the model conditions on ``tokens[start:]``; a prompt longer
-than block_size is cropped to its last block_size tokens, and whenever the window would exceed
+than block_size is cropped to its last block_size tokens (with a ``PromptCroppedWarning`` that says
+so), and whenever the window would exceed
 block_size, ``start`` jumps forward so that the last ``max(1, block_size // 2)`` tokens are kept (in
 cache mode the cache is rebuilt by a prefill of those). Jumping by half a window means a rebuild only
 every block_size // 2 tokens, at the price of conditioning on between half and a full window. The
@@ -19,11 +20,16 @@ RNN has no window: it conditions on the whole history.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+
+class PromptCroppedWarning(UserWarning):
+    """A Transformer prompt longer than the context window: only its last block_size tokens are used."""
 
 
 def window_start(n_tokens: int, start: int, block_size: int) -> int:
@@ -96,6 +102,7 @@ def generate(
 ) -> Tensor:
     """Extend ``prompt`` (ids, or a [B, T] tensor) by ``max_new_tokens`` tokens; returns [B, T + new].
 
+    ``temperature <= 0`` means greedy decoding: always the most likely token, the same output every time.
     Runs in eval mode (no dropout) and restores every module's previous mode afterwards. With
     ``seed`` the sampling draws from a private ``torch.Generator`` on the model's device, so it is
     reproducible and leaves the global RNG untouched; with ``seed=None`` it uses the global RNG (so
@@ -113,6 +120,13 @@ def generate(
     windowed = not cfg.is_rnn  # only the Transformer has a maximum context
     block_size = cfg.block_size
     start = max(0, out.size(1) - block_size) if windowed else 0
+    if start > 0:
+        warnings.warn(
+            f"the prompt has {out.size(1)} tokens but the model's context window is block_size={block_size}: "
+            f"only its last {block_size} tokens are used. Shorten the prompt to silence this warning.",
+            PromptCroppedWarning,
+            stacklevel=3,  # the caller of generate, past torch.no_grad's wrapper
+        )
     modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
@@ -137,15 +151,27 @@ def generate(
     return out
 
 
+def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
+    """The prompt's ids; a TokenizerError (a ValueError) when the tokenizer cannot use the prompt.
+
+    A char tokenizer refuses unknown characters; a word tokenizer refuses a prompt whose words are all
+    out of its vocabulary (it would condition on ``<unk>`` alone), listing them.
+    """
+    check = getattr(tokenizer, "check_prompt", None)
+    if check is not None:
+        check(prompt)
+    return list(tokenizer.encode(prompt))
+
+
 def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: int = 200, **kw: Any) -> str:
     """Decoded prompt + continuation. Keyword arguments go to :func:`generate`.
 
     The prompt's ids and the new ids are decoded together (so e.g. a word tokenizer joins them with
     its usual separator). An empty prompt has nothing to condition on, so generation starts from token
     id 0; that seed token is not part of
-    the returned text.
+    the returned text. A prompt the tokenizer cannot use is refused (see :func:`encode_prompt`).
     """
-    ids = list(tokenizer.encode(prompt))
+    ids = encode_prompt(tokenizer, prompt)
     seeded = not ids
     if seeded:
         ids = [0]

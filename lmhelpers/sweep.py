@@ -1,8 +1,8 @@
 """Batch runs of the notebooks with papermill: one run, a series, or a sweep from a YAML file.
 
-Every run is a folder holding its executed notebooks, figures and run records. Each notebook executes in
-its own ``papermill`` process (and kernel), ``jobs`` runs at a time, and a run that fails is reported with
-the path of its executed notebook without stopping the others. A finished run leaves ``DONE.json``;
+Every run is a folder holding its executed notebooks, figures and run records, made by the same
+``series`` command as ``make run`` in a process of its own, ``jobs`` runs at a time; a run that fails is
+reported with the path of its executed notebook without stopping the others. A finished run leaves ``DONE.json``;
 running the same sweep again skips those runs unless ``redo`` is set.
 
 Sweep file format::
@@ -11,6 +11,7 @@ Sweep file format::
     parameters: {preset: smoke}        # shared by every run
     grid:                              # the cartesian product of these values ...
       arch: [rnn, gru, lstm]
+      settings.learning_rate: [1.0e-3, 3.0e-3]   # settings.NAME goes into the `settings` dict
     runs:                              # ... and/or an explicit list of runs
       - {name: gpt, notebooks: [03_transformer.ipynb], parameters: {arch: transformer}}
 """
@@ -31,7 +32,8 @@ from typing import Any
 
 import yaml
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+from .batch import NOTEBOOKS_DIR
+
 DONE = "DONE.json"
 
 
@@ -70,6 +72,20 @@ def _slug(params: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", text)[:120]
 
 
+def merge_parameters(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win; ``settings.NAME: value`` keys go into the notebooks' ``settings`` dict."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key.startswith("settings."):
+                out["settings"] = {**out.get("settings", {}), key.split(".", 1)[1]: value}
+            elif key == "settings" and isinstance(value, dict):
+                out["settings"] = {**out.get("settings", {}), **value}
+            else:
+                out[key] = value
+    return out
+
+
 def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
     """Parse a sweep file into run specs (see the module docstring for the format)."""
     path = Path(path)
@@ -94,12 +110,16 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
         for values in itertools.product(*(grid[k] for k in keys)):
             point = dict(zip(keys, values))
             runs.append(
-                RunSpec(_slug(point), [find_notebook(n, base) for n in default_nbs], {**shared, **point})
+                RunSpec(
+                    _slug(point),
+                    [find_notebook(n, base) for n in default_nbs],
+                    merge_parameters(shared, point),
+                )
             )
     for i, run in enumerate(spec.get("runs") or []):
         if not isinstance(run, dict):
             raise SweepError(f"{path}: runs[{i}] must be a mapping with name, notebooks and/or parameters")
-        params = {**shared, **(run.get("parameters") or {})}
+        params = merge_parameters(shared, run.get("parameters") or {})
         nbs = run.get("notebooks") or default_nbs
         runs.append(
             RunSpec(
@@ -120,41 +140,22 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
     return runs
 
 
-def execute_notebook(
-    notebook: Path,
-    output: Path,
-    parameters: dict[str, Any],
-    threads: int | None = None,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess:
-    """Run one notebook with papermill in a separate process; its log goes next to the output."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    params_file = output.with_suffix(".params.yaml")
-    params_file.write_text(yaml.safe_dump(parameters, sort_keys=True), encoding="utf-8")
+def execute_run(spec: RunSpec, run_dir: Path, threads: int | None = None) -> subprocess.CompletedProcess:
+    """Run one sweep point as ``python -m lmhelpers series`` in its own process (the same machinery as
+    ``make run``), logging to ``run_dir/run.log``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    params_file = run_dir / "parameters.yaml"
+    params_file.write_text(yaml.safe_dump(spec.parameters, sort_keys=True), encoding="utf-8")
     env = dict(os.environ)
     if threads:
         # Parallel runs must share the cores: torch's default of one thread per core in every process
         # oversubscribes them, and OpenMP spin-waiting then slows everything down many times over.
-        env["OMP_NUM_THREADS"] = str(threads)
-        env["MKL_NUM_THREADS"] = str(threads)
-    cmd = [
-        sys.executable,
-        "-m",
-        "papermill",
-        str(notebook),
-        str(output),
-        "-f",
-        str(params_file),
-        "--cwd",
-        str(notebook.parent),
-        "-k",
-        "python3",
-        "--no-progress-bar",
-    ]
-    with open(output.with_suffix(".log"), "w", encoding="utf-8") as log:
-        return subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout, check=False
-        )
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    cmd = [sys.executable, "-m", "lmhelpers", "series", "--out", str(run_dir), "--params", str(params_file)]
+    for nb in spec.notebooks:
+        cmd += ["--notebook", str(nb)]
+    with open(run_dir / "run.log", "w", encoding="utf-8") as log:
+        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
 
 
 def _run_one(spec: RunSpec, out_dir: Path, redo: bool, threads: int | None) -> RunResult:
@@ -168,20 +169,14 @@ def _run_one(spec: RunSpec, out_dir: Path, redo: bool, threads: int | None) -> R
             pass  # a damaged marker: run again
     done.unlink(missing_ok=True)
     tic = time.perf_counter()
-    params = {**spec.parameters, "run_dir": str(run_dir)}
-    for nb in spec.notebooks:
-        executed = run_dir / nb.name
-        proc = execute_notebook(nb, executed, params, threads=threads)
-        if proc.returncode != 0:
-            return RunResult(
-                spec.name,
-                run_dir,
-                "failed",
-                time.perf_counter() - tic,
-                _failure_summary(executed.with_suffix(".log")),
-                executed,
-            )
+    proc = execute_run(spec, run_dir, threads)
     seconds = time.perf_counter() - tic
+    if proc.returncode != 0:
+        error = _failure_summary(run_dir / "run.log")
+        # papermill writes the executed copy even when a cell fails: the last one written is the culprit.
+        written = [run_dir / nb.name for nb in spec.notebooks if (run_dir / nb.name).is_file()]
+        failed = written[-1] if written else None
+        return RunResult(spec.name, run_dir, "failed", seconds, error, failed or run_dir / "run.log")
     done.write_text(
         json.dumps(
             {
@@ -202,7 +197,9 @@ def _failure_summary(log: Path) -> str:
         lines = [ln.strip() for ln in log.read_text(encoding="utf-8").splitlines() if ln.strip()]
     except OSError:
         return "see the executed notebook"
-    errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)]
+    errors = [
+        ln for ln in lines if ln.startswith("error:") or re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)
+    ]
     return (errors or lines or ["see the executed notebook"])[-1][:500]
 
 
@@ -226,3 +223,18 @@ def run_specs(
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, specs))
+
+
+def run_sweep(
+    path: str | os.PathLike, out_dir: str | os.PathLike, jobs: int = 1, redo: bool = False
+) -> tuple[list[RunResult], list[dict[str, Any]]]:
+    """Load a sweep file, run what is not finished yet, then collect every record under ``out_dir``."""
+    from .collect import collect
+
+    specs = load_sweep(path)
+    results = run_specs(specs, out_dir, jobs=jobs, redo=redo)
+    try:
+        rows = collect(out_dir)
+    except FileNotFoundError:
+        rows = []
+    return results, rows

@@ -24,6 +24,7 @@ from .bpe import GPT2_SPLIT_PATTERN, train_bpe
 
 TOKENIZER_KINDS = ("char", "word", "bpe", "gpt2")
 _FORMAT_VERSION = 1
+_WORD = re.compile(r"\w")  # a piece that starts with a word character is a word (not punctuation or space)
 
 
 class TokenizerError(ValueError):
@@ -86,6 +87,10 @@ class Tokenizer(abc.ABC):
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+    def check_prompt(self, text: str) -> None:
+        """Raise TokenizerError when ``text`` cannot serve as a generation prompt; most tokenizers accept any."""
+        return None
 
     def tokens_per_char(self, text: str) -> float:
         if not text:
@@ -151,7 +156,7 @@ class CharTokenizer(_TableTokenizer):
             return [self._stoi[c] for c in text]
         except KeyError:
             unknown = sorted(set(text) - self._stoi.keys())
-            shown = "".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
             raise TokenizerError(
                 f"{len(unknown)} character(s) not in the char vocabulary: {shown}. This tokenizer was trained on "
                 "a text without them; remove them from the input, or retrain on a text that contains them."
@@ -202,6 +207,34 @@ class WordTokenizer(_TableTokenizer):
     def encode(self, text: str) -> list[int]:
         get, unk = self._stoi.get, self.unk_id
         return [get(piece, unk) for piece in self.PATTERN.findall(text)]
+
+    def unknown_words(self, text: str) -> list[str]:
+        """The distinct pieces of ``text`` outside the vocabulary (each becomes ``<unk>``), in order."""
+        return list(dict.fromkeys(p for p in self.PATTERN.findall(text) if p not in self._stoi))
+
+    def common_words(self, n: int = 5) -> list[str]:
+        """The ``n`` most frequent words in the vocabulary (punctuation and whitespace left out)."""
+        words = (w for w in self.vocab[len(self.SPECIALS) :] if _WORD.match(w))
+        return [w for _, w in zip(range(n), words)]
+
+    def check_prompt(self, text: str) -> None:
+        """Refuse a prompt that the model would see only as ``<unk>``: one whose words are all unknown.
+
+        A prompt with words needs at least one known word; one without words (punctuation, newlines)
+        needs at least one known piece. The empty prompt passes (see ``generation.sample_text``).
+        """
+        pieces = self.PATTERN.findall(text)
+        words = [p for p in pieces if _WORD.match(p)]
+        if not pieces or any(p in self._stoi for p in (words or pieces)):
+            return
+        unknown = self.unknown_words(" ".join(words) if words else text)
+        shown = ", ".join(repr(w) for w in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        what = "word" if words else "piece"
+        raise TokenizerError(
+            f"every {what} of the prompt {text[:60]!r} is outside this word tokenizer's vocabulary "
+            f"({shown}), so generation would start from <unk> alone. Use words from the training text, "
+            f"e.g. {', '.join(map(repr, self.common_words()))}, or train with a larger vocab_size."
+        )
 
     def oov_rate(self, text: str) -> float:
         """Fraction of the text's tokens that are out of vocabulary (become ``<unk>``)."""

@@ -1,5 +1,6 @@
 import os
 import pickle
+import random
 
 import pytest
 import torch
@@ -65,3 +66,24 @@ def test_pickle_that_runs_code_is_refused(tmp_path, monkeypatch):
         torch.load(f, weights_only=False)
     assert (tmp_path / "PWNED").exists()
     assert pickle  # imported for readers: this is the attack weights_only=True blocks
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"partial", b"hello world\n" * 10, random.Random(0).randbytes(3000)],
+    ids=["empty", "junk", "text", "random"],
+)
+def test_damaged_bytes_are_reported_as_damaged_not_as_a_crash(tmp_path, content):
+    """The weights-only unpickler meets garbage with IndexError, KeyError, ...; all must read as damage."""
+    (tmp_path / "ck.pt").write_bytes(content)
+    with pytest.raises(CheckpointError, match="truncated or corrupted.*start again"):
+        load_checkpoint(tmp_path / "ck.pt")
+
+
+def test_code_in_an_old_style_checkpoint_is_refused_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    payload = {"model": {}, "config": {}, "payload": _Exploit()}
+    torch.save(payload, tmp_path / "evil.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "PWNED").exists()

@@ -27,7 +27,7 @@ def test_reference_preset_is_the_original_guide():
 
 
 def test_every_preset_builds_and_is_named():
-    assert set(preset_names()) == {"smoke", "cpu", "t4", "reference"}
+    assert set(preset_names()) == {"smoke", "cpu", "nanogpt-cpu", "t4", "reference"}
     for name in PRESETS:
         assert make_config(name).preset == name
 
@@ -75,6 +75,12 @@ def test_unknown_names_list_valid_ones():
 
 def test_rnn_ignores_head_divisibility():
     assert ModelConfig(arch="lstm", n_embd=30, n_head=4).is_rnn
+
+
+def test_flat_vocab_size_is_the_tokenizer_cap():
+    c = make_config("cpu", vocab_size=500)
+    assert c.data.vocab_size == 500 and c.model.vocab_size is None
+    assert make_config("cpu", **{"model.vocab_size": 65}).model.vocab_size == 65
 
 
 def test_round_trip_through_dict():

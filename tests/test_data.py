@@ -1,4 +1,5 @@
 import hashlib
+import http.client
 import urllib.request
 
 import pytest
@@ -143,3 +144,70 @@ def test_corpus_shorter_than_context():
 
 def test_tokens_per_char():
     assert _dataset(100).tokens_per_char == pytest.approx(0.5)
+
+
+class _BrokenStream:
+    """An HTTP response that delivers the first half of ``payload``, then fails with ``error``."""
+
+    def __init__(self, payload: bytes, error: BaseException):
+        self.left, self.error = payload[: len(payload) // 2], error
+
+    def read(self, n):
+        if not self.left:
+            raise self.error
+        out, self.left = self.left[:n], self.left[n:]
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _tiny_dataset(monkeypatch, tmp_path, payload: bytes):
+    monkeypatch.setenv("LMHELPERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    info = data_mod.KnownDataset(
+        "tiny.txt", "http://example.invalid/tiny.txt", hashlib.sha256(payload).hexdigest(), len(payload)
+    )
+    monkeypatch.setitem(data_mod.KNOWN_DATASETS, "tiny", info)
+    return tmp_path / "cache" / "lmhelpers"
+
+
+@pytest.mark.parametrize(
+    "error, raised",
+    [
+        (http.client.IncompleteRead(b"", 70000), DataError),  # the server closed the connection early
+        (ConnectionResetError("connection reset by peer"), DataError),
+        (TimeoutError("read timed out"), DataError),
+        (KeyboardInterrupt(), KeyboardInterrupt),  # the user stopped it: no DataError, but still no file
+    ],
+)
+def test_download_interrupted_half_way_leaves_nothing_that_passes(monkeypatch, tmp_path, error, raised):
+    payload = b"To be, or not to be, that is the question.\n" * 3000
+    cache = _tiny_dataset(monkeypatch, tmp_path, payload)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: _BrokenStream(payload, error))
+    with pytest.raises(raised) as err:
+        load_text("tiny")
+    if raised is DataError:
+        assert "the download failed" in str(err.value) and str(tmp_path / "data" / "tiny.txt") in str(
+            err.value
+        )
+    assert not [p for p in cache.rglob("*") if p.is_file()]  # no partial file, not even a hidden one
+    with pytest.raises(DataError, match="downloading is switched off"):  # and nothing found later
+        load_text("tiny", download=False)
+
+
+def test_a_partial_file_never_passes_as_the_dataset(monkeypatch, tmp_path):
+    """A download killed by SIGKILL leaves a hidden .part file; one cut short by hand (wget) a short file."""
+    payload = b"Now is the winter of our discontent\n" * 100
+    cache = _tiny_dataset(monkeypatch, tmp_path, payload)
+    cache.mkdir(parents=True)
+    (cache / ".tiny.txt.k3j2x9.part").write_bytes(payload)  # even complete, a .part file is not used
+    with pytest.raises(DataError, match="was not found"):
+        load_text("tiny", download=False)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tiny.txt").write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(DataError, match="sha256 does not match tiny's; delete it or replace it"):
+        load_text("tiny", download=False)

@@ -23,6 +23,7 @@ def prompt(T: int, B: int = 1, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, V, (B, T), generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.mark.filterwarnings("ignore::lmhelpers.generation.PromptCroppedWarning")  # the long prompt
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize(
     "T, new",
@@ -133,6 +134,7 @@ def test_window_policy():
     assert window_start(2, 0, 1) == 1  # block_size 1 keeps at least one token
 
 
+@pytest.mark.filterwarnings("ignore::lmhelpers.generation.PromptCroppedWarning")  # 2 tokens > block 1
 def test_transformer_block_size_one():
     model = make("transformer", block_size=1)
     assert torch.equal(

@@ -37,6 +37,20 @@ runs:
     assert runs[-1].parameters["arch"] == "transformer" and runs[-1].parameters["preset"] == "smoke"
 
 
+def test_settings_keys_merge(nbdir):
+    f = _write(
+        nbdir / "s.yaml",
+        """
+notebooks: [a.ipynb]
+parameters: {settings: {n_layer: 2}}
+grid: {settings.learning_rate: [0.001]}
+""",
+    )
+    (run,) = load_sweep(f)
+    assert run.parameters == {"settings": {"n_layer": 2, "learning_rate": 0.001}}
+    assert run.name == "settings.learning_rate=0.001"
+
+
 @pytest.mark.parametrize(
     "text, match",
     [

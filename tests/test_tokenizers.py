@@ -257,6 +257,22 @@ def test_word_never_crashes_and_is_exact_on_its_own_text(text: str) -> None:
         assert own.decode(own.encode(text)) == text
 
 
+# Texts that mix words the vocabulary knows with arbitrary Unicode it mostly does not.
+MIXED_TEXT = st.lists(st.one_of(st.sampled_from(WORD_TOK.vocab[1:]), st.text(max_size=6))).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(MIXED_TEXT)
+def test_word_marks_exactly_the_unknown_pieces(text: str) -> None:
+    pieces = WordTokenizer.PATTERN.findall(text)
+    assert "".join(pieces) == text  # every character belongs to exactly one piece
+    known = set(WORD_TOK.vocab)
+    ids = WORD_TOK.encode(text)
+    assert ids.count(WORD_TOK.unk_id) == sum(p not in known for p in pieces)
+    assert WORD_TOK.decode(ids) == "".join(p if p in known else "<unk>" for p in pieces)
+    assert WORD_TOK.unknown_words(text) == list(dict.fromkeys(p for p in pieces if p not in known))
+
+
 # ---------------------------------------------------------------- persistence and errors
 
 

@@ -9,7 +9,7 @@ from lmhelpers.data import TokenDataset, split_text
 from lmhelpers.experiment import with_vocab
 from lmhelpers.models import build_model
 from lmhelpers.tokenizers import train_tokenizer
-from lmhelpers.training import Trainer, TrainingDiverged, lr_at, make_optimizer
+from lmhelpers.training import Trainer, TrainingDiverged, TrainingOutOfMemory, lr_at, make_optimizer
 
 
 @pytest.fixture()
@@ -120,3 +120,63 @@ def test_nan_loss_stops_with_step_and_checkpoint(setup, tmp_path):
     with pytest.raises(TrainingDiverged, match=r"nan at step 7; the last good checkpoint is .*ck\.pt"):
         tr.fit()
     assert tr.last_checkpoint is not None and tr.last_checkpoint.exists()
+
+
+def _out_of_memory_when_training(self, x, y=None):
+    if self.training:  # evaluation still fits; the training step (with gradients) does not
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    return type(self).__wrapped_forward__(self, x, y)
+
+
+def test_out_of_memory_names_the_settings_and_what_to_change(setup, tmp_path, monkeypatch):
+    tr = _trainer(setup, tmp_path, arch="lstm")
+    monkeypatch.setattr(type(tr.model), "__wrapped_forward__", type(tr.model).forward, raising=False)
+    monkeypatch.setattr(type(tr.model), "forward", _out_of_memory_when_training)
+    with pytest.raises(TrainingOutOfMemory) as err:
+        tr.fit()
+    msg = str(err.value)
+    for expected in (
+        "out of memory at step 0",
+        "preset 'smoke'",
+        "batch_size=4",
+        "block_size=16",
+        "batch_size=2",
+        "block_size=8",
+        "new output folder",
+        "Tried to allocate 2.00 GiB",
+    ):
+        assert expected in msg
+    assert isinstance(err.value, torch.OutOfMemoryError)  # code that catches torch's error still does
+    assert all(p.grad is None for p in tr.model.parameters())  # gradients freed for the next attempt
+
+
+def test_out_of_memory_through_the_command_line(small_corpus, tmp_path, monkeypatch, capsys):
+    from lmhelpers.cli import main
+    from lmhelpers.transformer import TransformerLanguageModel
+
+    monkeypatch.setattr(
+        TransformerLanguageModel, "__wrapped_forward__", TransformerLanguageModel.forward, raising=False
+    )
+    monkeypatch.setattr(TransformerLanguageModel, "forward", _out_of_memory_when_training)
+    argv = [
+        "train",
+        "--preset",
+        "cpu",
+        "--arch",
+        "transformer",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--set",
+        f"dataset={small_corpus}",
+        "--set",
+        "block_size=48",
+        "--set",
+        "eval_iters=1",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the GPU ran out of memory at step 0") and "Traceback" not in err
+    assert "preset 'cpu', batch_size=32, block_size=48" in err
+    assert "batch_size=16" in err and "a smaller preset ('smoke')" in err
+    assert not (tmp_path / "transformer" / "record.json").exists()

@@ -1,0 +1,134 @@
+"""The benchmark runs end to end (tiny settings) and the baselines are real, causal language models.
+
+No timing is asserted here: performance figures live in the benchmark's output (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from lmhelpers.baseline import BaselineGPT, BaselineLSTM, build_baseline
+from lmhelpers.bench import format_tables, run_bench
+from lmhelpers.cli import main
+from lmhelpers.config import ModelConfig
+from lmhelpers.models import build_model
+
+TINY = ["--preset", "smoke", "--steps", "1", "--warmup", "1", "--gen-preset", "smoke", "--gen-context", "8"]
+TINY += ["--gen-tokens", "3", "--recompute-tokens", "2", "--peak-sizes", "128", "--device", "cpu"]
+
+
+def test_bench_cli_writes_positive_figures(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", *TINY, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert {"machine", "peak", "train", "generate", "speedups", "settings"} <= set(result)
+    assert result["peak"]["float32"]["flops_per_s"] > 0
+    rows = {(r["model"], r["impl"]) for r in result["train"]}
+    assert rows == {
+        ("transformer", "lmhelpers"),
+        ("transformer", "baseline"),
+        ("lstm", "lmhelpers"),
+        ("lstm", "baseline"),
+    }
+    for r in result["train"]:
+        for key in (
+            "tokens_per_s",
+            "model_flops_per_s",
+            "mfu",
+            "step_ms_median",
+            "flops_per_token",
+            "params",
+        ):
+            assert r[key] > 0 and math.isfinite(r[key]), (r["model"], r["impl"], key)
+        assert r["preset"] == "smoke" and r["dtype"] == "float32" and r["compile"] is False
+    modes = {(r["model"], r["mode"]) for r in result["generate"]}
+    assert modes == {(a, m) for a in ("transformer", "lstm") for m in ("cached", "recompute", "baseline")}
+    assert all(r["tokens_per_s"] > 0 for r in result["generate"])
+    speed = result["speedups"]
+    assert set(speed["train_vs_baseline"]) == {"transformer/smoke", "lstm/smoke"}
+    assert {"transformer/cached_vs_recompute", "lstm/cached_vs_recompute"} <= set(speed["generate"])
+    assert all(v > 0 for d in speed.values() for v in d.values())
+    printed = capsys.readouterr().out
+    assert "MFU" in printed and "| speed-up | ratio |" in printed
+
+
+def test_bench_without_generation_or_baselines():
+    result = run_bench(
+        models=["gru"],
+        presets=["smoke"],
+        device="cpu",
+        steps=1,
+        warmup=0,
+        baseline=False,
+        gen_preset=None,
+        peak_sizes=[64],
+        log=lambda *_: None,
+    )
+    assert [(r["model"], r["impl"]) for r in result["train"]] == [("gru", "lmhelpers")]
+    assert result["generate"] == [] and result["speedups"]["train_vs_baseline"] == {}
+    assert "| gru | lmhelpers | smoke |" in format_tables(result)
+
+
+def _cfg(arch: str, **kw) -> ModelConfig:
+    base = dict(arch=arch, n_layer=2, n_head=2, n_embd=16, block_size=12, dropout=0.0, vocab_size=23)
+    return ModelConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("arch", ["transformer", "lstm"])
+def test_baseline_shapes_loss_and_size(arch):
+    torch.manual_seed(0)
+    cfg = _cfg(arch)
+    model = build_baseline(cfg)
+    assert isinstance(model, BaselineGPT if arch == "transformer" else BaselineLSTM)
+    idx = torch.randint(23, (3, 12))
+    logits, loss = model(idx, idx)
+    assert logits.shape == (3, 12, 23)
+    assert loss.shape == () and abs(loss.item() - math.log(23)) < 1.0  # near-uniform at init
+    _, none = model(idx)
+    assert none is None
+    # Same ModelConfig, same parameter-count ballpark as the package's model (the baseline's output
+    # head is untied), and FLOPs counted the same way.
+    ours = build_model(cfg)
+    assert 0.5 < model.num_params() / ours.num_params() < 2.0
+    assert model.flops_per_token() > 0
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch", ["transformer", "lstm"])
+def test_baseline_is_causal(arch):
+    torch.manual_seed(0)
+    model = build_baseline(_cfg(arch)).eval()
+    a = torch.randint(23, (1, 12))
+    b = a.clone()
+    b[0, 7:] = (b[0, 7:] + 5) % 23  # change the future only
+    with torch.no_grad():
+        la, _ = model(a)
+        lb, _ = model(b)
+    torch.testing.assert_close(la[:, :7], lb[:, :7])
+    assert not torch.allclose(la[:, 7:], lb[:, 7:])
+
+
+def test_baseline_attention_is_one_module_per_head_with_a_tril_buffer():
+    model = BaselineGPT(_cfg("transformer", n_head=4))
+    heads = model.blocks[0].sa.heads
+    assert len(heads) == 4
+    assert all(torch.equal(h.tril, torch.tril(torch.ones(12, 12))) for h in heads)
+
+
+@pytest.mark.parametrize("arch", ["transformer", "lstm"])
+def test_baseline_generate_recomputes_and_matches_greedy(arch):
+    torch.manual_seed(0)
+    model = build_baseline(_cfg(arch)).eval()
+    prompt = torch.randint(23, (2, 5))
+    out = model.generate(prompt, 20)  # past block_size: the GPT crops its window
+    assert out.shape == (2, 25) and torch.equal(out[:, :5], prompt)
+    # greedy: every new token is the argmax of a full forward over the (cropped) context
+    ctx = out[:, : 5 + 3][:, -12:]
+    with torch.no_grad():
+        logits, _ = model(ctx)
+    assert torch.equal(logits[:, -1].argmax(-1), out[:, 8])

@@ -1,0 +1,60 @@
+"""Sweeps end to end: real notebooks, real papermill processes, smoke-sized runs."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from lmhelpers.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    rc = main(["sweep", str(ROOT / "sweeps" / "smoke.yaml"), "-j", "2", "--out", str(out)])
+    return rc, out
+
+
+def test_sweep_runs_every_point_and_collects(swept, capsys):
+    rc, out = swept
+    assert rc == 0
+    names = {"arch=rnn", "arch=gru", "arch=lstm", "transformer"}
+    assert {p.name for p in out.iterdir() if p.is_dir()} == names
+    for name in names:
+        assert (out / name / "DONE.json").is_file()
+    assert (out / "arch=gru" / "02_rnn.ipynb").is_file()  # the executed notebook is kept
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["model"] for r in rows) == ["gru", "lstm", "rnn", "transformer"]
+    assert all(float(r["bits/char"]) > 0 for r in rows)
+    for fig in ("val_curves.png", "tradeoffs.png"):
+        assert (out / fig).stat().st_size > 1000
+
+
+def test_second_invocation_skips_finished_runs(swept, capsys):
+    _, out = swept
+    before = (out / "arch=rnn" / "02_rnn" / "record.json").stat().st_mtime_ns
+    assert main(["sweep", str(ROOT / "sweeps" / "smoke.yaml"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs: 0 done, 4 skipped, 0 failed" in printed
+    assert (out / "arch=rnn" / "02_rnn" / "record.json").stat().st_mtime_ns == before
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(tmp_path, capsys):
+    sweep = tmp_path / "bad.yaml"
+    sweep.write_text(
+        f"notebooks: [{ROOT / 'notebooks' / '02_rnn.ipynb'}]\n"
+        "parameters: {preset: smoke, arch: gru}\n"
+        "runs:\n"
+        "  - {name: broken, parameters: {max_iters: ten}}\n"
+        "  - {name: fine, parameters: {max_iters: 2}}\n"
+    )
+    rc = main(["sweep", str(sweep), "-j", "2", "--out", str(tmp_path / "out")])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "FAILED broken" in err and str(tmp_path / "out" / "broken" / "02_rnn.ipynb") in err
+    assert "max_iters" in err
+    assert (tmp_path / "out" / "fine" / "DONE.json").is_file()
+    assert not (tmp_path / "out" / "broken" / "DONE.json").exists()
