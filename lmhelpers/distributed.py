@@ -22,6 +22,7 @@ What each rank does:
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 
@@ -100,16 +101,20 @@ def setup(device: torch.device) -> tuple[DistInfo, torch.device]:
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """``model`` in DistributedDataParallel when distributed, else unchanged.
 
-    broadcast_buffers=False: the models keep no state in buffers that training changes, and without
-    it every forward (evaluation included, where ranks run different numbers of batches) would be
-    a collective call.
+    Buffers are not synced at each forward: the models keep no state in buffers that training changes,
+    and a collective call in every forward is a cost for nothing.
     """
     if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
         return model
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
+    params = inspect.signature(DistributedDataParallel.__init__).parameters
+    # torch 2.13 renamed the switch (and deprecated the old name); older versions know only the old one.
+    no_sync = (
+        {"forward_sync_buffers": False} if "forward_sync_buffers" in params else {"broadcast_buffers": False}
+    )
+    return DistributedDataParallel(model, device_ids=device_ids, **no_sync)
 
 
 def shard(batch: torch.Tensor, rank: int, world_size: int) -> torch.Tensor:

@@ -39,6 +39,8 @@ NOTEBOOKS = (
     "03_transformer.ipynb",
     "04_comparison.ipynb",
 )
+SWEEP_NOTEBOOKS = ("05_sweeps.ipynb",)  # not part of the series: it runs the series many times
+ALL_NOTEBOOKS = NOTEBOOKS + SWEEP_NOTEBOOKS
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 DRIVE_ROOT = "/content/drive"
 TOKENIZER_RUN = "01_tokenizer"  # notebook 01 saves the chosen tokenizer in run_dir/01_tokenizer/

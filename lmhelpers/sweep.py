@@ -59,8 +59,10 @@ class RunResult:
 
 
 def find_notebook(name: str | os.PathLike, base: Path | None = None) -> Path:
-    """A notebook by path, relative to ``base`` (the sweep file's folder), or by name in notebooks/."""
-    for candidate in (Path(name), (base or Path.cwd()) / name, NOTEBOOKS_DIR / name):
+    """A notebook by path, relative to ``base`` (the sweep file's folder), or by name in the notebooks/
+    folder beside it (a checkout's sweeps/ and notebooks/) or of this package's checkout."""
+    base = base or Path.cwd()
+    for candidate in (Path(name), base / name, base.parent / "notebooks" / name, NOTEBOOKS_DIR / name):
         if candidate.is_file():
             return candidate.resolve()
     known = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))

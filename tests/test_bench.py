@@ -132,3 +132,40 @@ def test_baseline_generate_recomputes_and_matches_greedy(arch):
     with torch.no_grad():
         logits, _ = model(ctx)
     assert torch.equal(logits[:, -1].argmax(-1), out[:, 8])
+
+
+def test_nanogpt_cpu_preset_is_nanogpts_cpu_example():
+    from lmhelpers.config import make_config
+
+    c = make_config("nanogpt-cpu")
+    shape = (c.model.n_layer, c.model.n_head, c.model.n_embd, c.model.block_size, c.train.batch_size)
+    assert shape == (4, 4, 128, 64, 12)
+    assert (c.train.max_iters, c.model.dropout, c.model.bias, c.data.tokenizer) == (2000, 0.0, False, "char")
+
+
+def test_transformer_without_biases():
+    with_b = build_model(_cfg("transformer"))
+    without = build_model(_cfg("transformer", bias=False))
+    assert not any(name.endswith(".bias") for name, _ in without.named_parameters())
+    assert without.num_params() < with_b.num_params()
+    assert without.flops_per_token() == with_b.flops_per_token()
+    logits, loss = without(torch.randint(23, (2, 12)), torch.randint(23, (2, 12)))
+    assert logits.shape == (2, 12, 23) and torch.isfinite(loss)
+
+
+def test_speedups_pair_rows_from_the_same_run():
+    from lmhelpers.bench import speedups
+
+    def row(impl, tps, compile=False):
+        return dict(
+            model="transformer", preset="cpu", batch_size=8, impl=impl, compile=compile, tokens_per_s=tps
+        )
+
+    gen = [
+        dict(model="lstm", mode="cached", tokens_per_s=100.0),
+        dict(model="lstm", mode="recompute", tokens_per_s=4.0),
+    ]
+    s = speedups([row("lmhelpers", 30.0), row("baseline", 10.0), row("lmhelpers", 60.0, True)], gen)
+    assert s["train_vs_baseline"] == {"transformer/cpu": 3.0}
+    assert s["compile_vs_eager"] == {"transformer/cpu": 2.0}
+    assert s["generate"] == {"lstm/cached_vs_recompute": 25.0}

@@ -26,3 +26,30 @@ def test_collect_writes_table_and_plots(tmp_path):
 def test_collect_without_records_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no run records"):
         collect(tmp_path)
+
+
+def test_describe_sweep_uses_the_numbers():
+    from lmhelpers.collect import describe_sweep
+
+    rows = [
+        {
+            "name": "b",
+            "arch": "transformer",
+            "tokenizer": "char",
+            "bits_per_char": 2.0,
+            "tokens_per_second": 300.0,
+            "params": 2000,
+        },
+        {
+            "name": "a",
+            "arch": "lstm",
+            "tokenizer": "char",
+            "bits_per_char": 2.5,
+            "tokens_per_second": 900.0,
+            "params": 1000,
+        },
+    ]
+    text = " ".join(describe_sweep(rows))
+    assert "b (transformer, char) at 2.000" in text and "0.500 bits per character (20%)" in text
+    assert "a at 900 tokens/s, 3.0x the slowest (b)" in text and "a with 1,000 parameters" in text
+    assert describe_sweep([]) == ["No run finished with a validation score yet."]

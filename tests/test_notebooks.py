@@ -23,7 +23,7 @@ import yaml
 
 from lmhelpers.batch import NotebookFailed, run_series
 from lmhelpers.cli import main
-from lmhelpers.notebook import BRANCH, NOTEBOOKS, REPOSITORY, colab_url
+from lmhelpers.notebook import ALL_NOTEBOOKS, BRANCH, NOTEBOOKS, REPOSITORY, colab_url
 from lmhelpers.records import load_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,12 +43,13 @@ def _code(nb) -> list:
 
 
 # ------------------------------------------------------------------------------------ structure
-def test_the_series_is_00_to_04():
-    assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == list(NOTEBOOKS)
+def test_the_series_is_00_to_04_then_the_sweeps_notebook():
+    assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == list(ALL_NOTEBOOKS)
     assert [n.split("_")[0] for n in NOTEBOOKS] == ["00", "01", "02", "03", "04"]
+    assert [n.split("_")[0] for n in ALL_NOTEBOOKS[len(NOTEBOOKS):]] == ["05"]
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
 def test_badge_and_install_cell_point_at_this_notebook_in_the_repository(name):
     nb = _read(name)
     nbformat.validate(nb)
@@ -66,7 +67,7 @@ def test_badge_and_install_cell_point_at_this_notebook_in_the_repository(name):
     assert not re.search(r"^\s*(import|from)\s+lmhelpers", install.source, re.M)  # not installed yet there
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
 def test_one_parameters_cell_with_literal_defaults_and_nbmake_mocks(name):
     nb = _read(name)
     code = _code(nb)
@@ -88,7 +89,7 @@ def test_one_parameters_cell_with_literal_defaults_and_nbmake_mocks(name):
     assert "nbh.prepare_run(" in code[2].source
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
 def test_committed_without_outputs(name):
     for cell in _code(_read(name)):
         assert cell.outputs == [] and cell.execution_count is None
@@ -103,7 +104,7 @@ def test_example_parameter_file_names_real_parameters():
 def test_readmes_link_every_notebook():
     for readme in ("README.md", "README.ko.md"):
         links = set(COLAB_LINK.findall((ROOT / readme).read_text(encoding="utf-8")))
-        assert links == {colab_url(n) for n in NOTEBOOKS}, readme
+        assert links == {colab_url(n) for n in ALL_NOTEBOOKS}, readme
 
 
 # ------------------------------------------------------------------------------------ execution
