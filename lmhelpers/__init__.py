@@ -47,7 +47,17 @@ _EXPORTS = {
     "checkpoint": ["CheckpointError", "save_checkpoint", "load_checkpoint"],
     "metrics": ["perplexity", "bits_per_char", "summarize_loss", "loss_by_position"],
     "records": ["RecordError", "save_record", "load_record", "find_records"],
-    "plots": ["plot_curves", "plot_attention", "plot_loss_by_position", "comparison_rows", "markdown_table"],
+    "plots": [
+        "plot_curves",
+        "plot_attention",
+        "plot_loss_by_position",
+        "plot_tradeoffs",
+        "comparison_rows",
+        "markdown_table",
+    ],
+    "collect": ["collect", "describe_sweep"],
+    "batch": ["run_series", "NotebookFailed"],
+    "sweep": ["load_sweep", "run_sweep", "SweepError"],
     "experiment": [
         "PreparedData",
         "prepare_data",

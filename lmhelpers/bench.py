@@ -53,8 +53,18 @@ CHAR_VOCAB = 65  # Tiny Shakespeare's characters
 
 # ------------------------------------------------------------------------------------------ helpers
 def _sync(device: torch.device) -> None:
+    """Wait for the device: GPU work is asynchronous, and a timer must not stop before it ends."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _command_line() -> str | None:
+    """The command that ran, when it was ``python -m lmhelpers ...`` or the ``lmhelpers`` script."""
+    if Path(sys.argv[0]).name in ("__main__.py", "lmhelpers"):
+        return "python -m lmhelpers " + " ".join(sys.argv[1:])
+    return None
 
 
 def cpu_name() -> str:
@@ -258,7 +268,7 @@ def run_bench(
     dev = pick_device(device)
     configure_backends(dev)
     result: dict[str, Any] = {
-        "command": "python -m lmhelpers " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
+        "command": _command_line(),
         "machine": machine_report(dev),
         "settings": {
             "models": list(models),
@@ -347,7 +357,7 @@ def speedups(train_rows: list[dict[str, Any]], gen_rows: list[dict[str, Any]]) -
             if other["impl"] == "lmhelpers" and row["compile"] and not other["compile"]:
                 compiled[key] = row["tokens_per_s"] / other["tokens_per_s"]
     gen = {}
-    for arch in {r["model"] for r in gen_rows}:
+    for arch in dict.fromkeys(r["model"] for r in gen_rows):  # in the order measured
         by_mode = {r["mode"]: r["tokens_per_s"] for r in gen_rows if r["model"] == arch}
         if "cached" in by_mode and "recompute" in by_mode:
             gen[f"{arch}/cached_vs_recompute"] = by_mode["cached"] / by_mode["recompute"]

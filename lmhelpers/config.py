@@ -296,7 +296,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     # nanoGPT's CPU example shape (4 layers, 128 wide, 4 heads, context 64, batch 12, 2000 steps, no
     # biases, dropout 0; its recipe reaches val 1.886) with a better recipe at the same steps and tokens:
-    # 8x the peak learning rate, half the warm-up, cosine decay to zero, weight decay 0.2.
+    # 8x the peak learning rate, half the warm-up, cosine decay to zero, weight decay 0.2, beta1 0.8.
     # See docs/benchmarks.md.
     "nanogpt-cpu": {
         "data": dict(tokenizer="char"),
@@ -310,6 +310,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             min_lr=0.0,
             warmup_iters=50,
             weight_decay=0.2,
+            beta1=0.8,
             beta2=0.99,
         ),
     },

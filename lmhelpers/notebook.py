@@ -660,7 +660,8 @@ def describe_comparison(
             f"{r['name']} {r['loss']:.3f} nats (perplexity {r['perplexity']:.2f})" for r in rows
         )
         out.append(
-            f"Both read the text through the same {tokenizers.pop()} tokenizer, so the per-token figures "
+            f"{'Both' if len(rows) == 2 else 'All'} read the text through the same {tokenizers.pop()} "
+            "tokenizer, so the per-token figures "
             f"compare directly as well: {losses}."
         )
     elif len(tokenizers) > 1:
@@ -717,17 +718,36 @@ def describe_comparison(
             + "."
         )
 
-    for r, rec in zip(rows, records):
-        train_loss = rec["final"].get("train_loss")
-        if r["loss"] is not None and train_loss is not None and r["loss"] - train_loss > 0.1:
-            out.append(
-                f"{r['name']}'s validation loss is {r['loss'] - train_loss:.2f} nats above its training loss: "
-                "it has begun to overfit (more dropout or fewer steps would help)."
-            )
+    for rec in records:
+        sentence = _fit_sentence(rec)
+        if sentence:
+            out.append(sentence)
 
     if position_curves and len(position_curves) >= 2:
         out.extend(_describe_positions(position_curves, threshold))
     return out
+
+
+def _fit_sentence(record: Mapping[str, Any], gap: float = 0.1) -> str | None:
+    """Overfitting is validation loss rising from its best; a train/validation gap alone is not proof
+    (the validation text is a later part of the corpus, so some gap is expected)."""
+    history = [h for h in record.get("history", []) if h.get("val_loss") is not None]
+    if not history:
+        return None
+    name, last = record["name"], history[-1]
+    best = min(history, key=lambda h: h["val_loss"])
+    if best is not last and last["val_loss"] - best["val_loss"] > 0.01:
+        return (
+            f"{name} is overfitting: its validation loss rose from {best['val_loss']:.3f} at step "
+            f"{best['step']:,} to {last['val_loss']:.3f}; fewer steps or more dropout would help."
+        )
+    if last["val_loss"] - last["train_loss"] > gap:
+        return (
+            f"{name} ends {last['val_loss'] - last['train_loss']:.2f} nats lower on training text than on "
+            "validation text, but its validation loss was still falling at the last evaluation: a "
+            "generalisation gap, not yet overfitting."
+        )
+    return None
 
 
 def _describe_positions(curves: Mapping[str, Sequence[float]], threshold: float) -> list[str]:

@@ -27,15 +27,26 @@ def _label(record: dict[str, Any]) -> str:
     return record.get("name") or record["config"]["model"]["arch"]
 
 
+TIME_AXES = {"train_time": "training time (s)", "wall_time": "wall time (s), evaluation included"}
+
+
 def plot_curves(
-    records: Sequence[dict[str, Any]], path: str | os.PathLike | None = None, metric: str = "val_loss"
+    records: Sequence[dict[str, Any]],
+    path: str | os.PathLike | None = None,
+    metric: str = "val_loss",
+    time: str = "train_time",
 ) -> plt.Figure:
-    """Validation (and dashed training) loss by step and by training time, on shared axes."""
+    """Validation (and dashed training) loss by step and by time, on shared axes.
+
+    ``time`` is 'train_time' (optimisation only) or 'wall_time' (everything, evaluation included).
+    """
+    if time not in TIME_AXES:
+        raise ValueError(f"time={time!r}: choose one of {sorted(TIME_AXES)}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for i, rec in enumerate(records):
         h = rec["history"]
         color = f"C{i}"
-        for ax, x in zip(axes, ("step", "train_time")):
+        for ax, x in zip(axes, ("step", time)):
             ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} val")
             ax.plot(
                 [r[x] for r in h],
@@ -46,7 +57,7 @@ def plot_curves(
                 label=f"{_label(rec)} train",
             )
     axes[0].set_xlabel("optimizer step")
-    axes[1].set_xlabel("training time (s)")
+    axes[1].set_xlabel(TIME_AXES[time])
     axes[0].set_ylabel("loss per token (nats)")
     for ax in axes:
         ax.grid(alpha=0.3)

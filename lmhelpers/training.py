@@ -270,7 +270,10 @@ class Trainer:
             xs, ys = self.dataset.get_batch(
                 "train", t.batch_size * world, self.block_size, self.batch_generator
             )
-            x, y = (distributed.shard(b, rank, world).to(self.device) for b in (xs, ys))
+            x, y = distributed.shard(xs, rank, world), distributed.shard(ys, rank, world)
+            if self.device.type == "cuda":  # pinned memory lets the copy overlap with compute
+                x, y = x.pin_memory(), y.pin_memory()
+            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         else:
             x, y = self.dataset.get_batch(
                 "train", t.batch_size, self.block_size, self.batch_generator, self.device

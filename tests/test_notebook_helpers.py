@@ -200,6 +200,16 @@ def test_describe_comparison_reads_the_numbers():
     assert "separate from position 3 of 4 on: gpt stays more than 0.05 nats below lstm" in text
 
 
+def test_overfitting_is_a_rising_validation_loss_not_just_a_gap():
+    a = _record("a", "lstm", 2.0, 1.4, 100.0, [0, 5, 10], 10)
+    b = _record("b", "transformer", 1.9, 1.3, 100.0, [0, 5, 10], 10)
+    a["history"][-1]["train_loss"] = 1.2  # a gap of 0.2 nats, validation still falling
+    b["history"][1]["val_loss"] = 1.25  # best at step 10, then up to 1.3
+    text = "\n".join(nbh.describe_comparison([a, b]))
+    assert "a ends 0.20 nats lower on training text" in text and "not yet overfitting" in text
+    assert "b is overfitting: its validation loss rose from 1.250 at step 10 to 1.300" in text
+
+
 def test_describe_comparison_other_cases():
     a = _record("a", "lstm", 2.0, 1.4, 100.0, [0, 10], 10, tokenizer="char")
     b = _record("b", "transformer", 2.002, 0.5, 100.0, [0, 10], 10, tokenizer="word")

@@ -46,7 +46,7 @@ def _code(nb) -> list:
 def test_the_series_is_00_to_04_then_the_sweeps_notebook():
     assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == list(ALL_NOTEBOOKS)
     assert [n.split("_")[0] for n in NOTEBOOKS] == ["00", "01", "02", "03", "04"]
-    assert [n.split("_")[0] for n in ALL_NOTEBOOKS[len(NOTEBOOKS):]] == ["05"]
+    assert [n.split("_")[0] for n in ALL_NOTEBOOKS[len(NOTEBOOKS) :]] == ["05"]
 
 
 @pytest.mark.parametrize("name", ALL_NOTEBOOKS)
