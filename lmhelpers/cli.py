@@ -184,21 +184,11 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
     )
 
 
-def report(records: list[dict[str, Any]], out: Path) -> str:
-    """Print and save the comparison table, samples and the shared curves figure."""
-    import matplotlib.pyplot as plt
+def report(out: Path) -> str:
+    """Print the summary (table, reading, samples) that batch.write_summary makes of the runs in ``out``."""
+    from .batch import write_summary
 
-    from .plots import comparison_rows, markdown_table, plot_curves
-
-    table = markdown_table(comparison_rows(records))
-    lines = [table, ""]
-    for rec in records:
-        s = rec["samples"][0]
-        lines += [f"### {rec['name']} (temperature {s['temperature']})", "", "```", s["text"], "```", ""]
-    text = "\n".join(lines)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.md").write_text(text, encoding="utf-8")
-    plt.close(plot_curves(records, out / "curves.png"))
+    text = write_summary(out) or "no run records were written"
     print(text)
     print(f"Results: {out.resolve()} (summary.md, curves.png, one folder per model with record.json)")
     return text
@@ -229,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepared = prepare_data(config, args.data_dir)
             records = [_train(args, arch, prepared) for arch in args.arch]
         if all(r is not None for r in records):  # under torchrun only rank 0 returns records
-            report(records, Path(args.out))
+            report(Path(args.out))
         from .distributed import cleanup
 
         cleanup()
