@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .baseline import BASELINES, build_baseline
-from .config import ARCHES, PRESETS, RunConfig, make_config
+from .config import ARCHES, DTYPES, PRESETS, RunConfig, make_config
 from .data import TokenDataset
 from .device import autocast_dtype, configure_backends, environment_report, pick_device
 from .generation import generate
@@ -115,22 +115,27 @@ def matmul_peak(
     return {"flops_per_s": best, "size": best_n, "repeats": repeats}
 
 
-def measure_peaks(device: torch.device, sizes: Sequence[int] | None = None) -> dict[str, dict[str, Any]]:
-    """float32 everywhere; on CUDA also TF32 (what float32 training runs in here), bf16 and fp16."""
-    if device.type != "cuda":
-        return {"float32": matmul_peak(device, torch.float32, sizes)}
+def measure_peaks(
+    device: torch.device, sizes: Sequence[int] | None = None, also: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """float32 everywhere; on CUDA also TF32 (what float32 training runs in there), bf16 and fp16; and
+    the precisions named in ``also`` ('bfloat16', 'float16'), e.g. for bf16 autocast on a CPU."""
     peaks = {}
-    saved = torch.backends.cuda.matmul.allow_tf32
-    try:
-        torch.backends.cuda.matmul.allow_tf32 = False
+    if device.type == "cuda":
+        saved = torch.backends.cuda.matmul.allow_tf32
+        try:
+            torch.backends.cuda.matmul.allow_tf32 = False
+            peaks["float32"] = matmul_peak(device, torch.float32, sizes)
+            torch.backends.cuda.matmul.allow_tf32 = True
+            peaks["tf32"] = matmul_peak(device, torch.float32, sizes)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = saved
+        also = [*(["bfloat16"] if torch.cuda.is_bf16_supported() else []), "float16", *also]
+    else:
         peaks["float32"] = matmul_peak(device, torch.float32, sizes)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        peaks["tf32"] = matmul_peak(device, torch.float32, sizes)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = saved
-    if torch.cuda.is_bf16_supported():
-        peaks["bfloat16"] = matmul_peak(device, torch.bfloat16, sizes)
-    peaks["float16"] = matmul_peak(device, torch.float16, sizes)
+    for name in also:
+        if name not in peaks:
+            peaks[name] = matmul_peak(device, getattr(torch, name), sizes)
     return peaks
 
 
@@ -142,12 +147,28 @@ def compute_dtype(device: torch.device, config: RunConfig) -> str:
     return "tf32" if device.type == "cuda" else "float32"
 
 
+def compile_modes(choice: str, device: torch.device) -> list[bool]:
+    """Which of eager (False) and compiled (True) to time. 'auto' times both on CUDA, where compiling
+    usually pays, and eager only elsewhere (on a CPU it costs seconds to compile for a few percent)."""
+    modes = {"on": [True], "off": [False], "both": [False, True]}
+    if choice == "auto":
+        return [False, True] if device.type == "cuda" else [False]
+    if choice not in modes:
+        raise ValueError(f"compile={choice!r}: choose one of 'auto', 'both', 'on', 'off'")
+    return modes[choice]
+
+
 # ------------------------------------------------------------------------------------------ training
 def bench_config(
-    preset: str, arch: str, device: torch.device, batch_size: int | None = None, compile: bool = False
+    preset: str,
+    arch: str,
+    device: torch.device,
+    batch_size: int | None = None,
+    compile: bool = False,
+    dtype: str = "auto",
 ) -> RunConfig:
     """The preset's model and training settings for ``arch``, with the vocabulary its tokenizer gives."""
-    config = make_config(preset, arch=arch, device=device.type, compile=compile)
+    config = make_config(preset, arch=arch, device=device.type, compile=compile, dtype=dtype)
     if batch_size is not None:
         config = config.override(batch_size=batch_size)
     vocab = CHAR_VOCAB if config.data.tokenizer == "char" else config.data.vocab_size
@@ -257,6 +278,7 @@ def run_bench(
     batch_size: int | None = None,
     baseline: bool = True,
     compile: str = "auto",
+    dtype: str = "auto",
     gen_preset: str | None = "reference",
     gen_context: int = 256,
     gen_tokens: int = 500,
@@ -275,20 +297,22 @@ def run_bench(
             "presets": list(presets),
             "baseline": baseline,
             "compile": compile,
+            "dtype": dtype,
             "gen_preset": gen_preset,
             "gen_context": gen_context,
             "gen_tokens": gen_tokens,
         },
     }
     log(f"device {dev} ({result['machine']['device_name']}), {torch.get_num_threads()} torch threads")
-    peaks = measure_peaks(dev, peak_sizes)
+    compiles = compile_modes(compile, dev)
+    if dtype not in DTYPES:  # checked before the minutes of measuring, not at the first row
+        raise ValueError(f"dtype={dtype!r}: choose one of {list(DTYPES)}")
+    amp = autocast_dtype(dev, dtype)
+    peaks = measure_peaks(dev, peak_sizes, also=[str(amp).replace("torch.", "")] if amp else [])
     result["peak"] = peaks
     for name, p in peaks.items():
         log(f"matmul peak {name}: {p['flops_per_s'] / 1e9:,.0f} GFLOP/s (n={p['size']})")
 
-    compiles = {"on": [True], "off": [False], "auto": [False, True] if dev.type == "cuda" else [False]}[
-        compile
-    ]
     train_rows = []
     for preset in presets:
         default_steps, default_warmup = (
@@ -304,7 +328,7 @@ def run_bench(
             for impl in impls:
                 # torch.compile is timed for the package's models only (the baselines run eager).
                 for use_compile in compiles if impl == "lmhelpers" else [False]:
-                    config = bench_config(preset, arch, dev, batch, use_compile)
+                    config = bench_config(preset, arch, dev, batch, use_compile, dtype)
                     row = time_training(config, impl, dev, n_steps, n_warm)
                     row["mfu"] = row["model_flops_per_s"] / peaks[row["dtype"]]["flops_per_s"]
                     train_rows.append(row)
@@ -470,8 +494,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--compile",
         default="auto",
-        choices=["auto", "on", "off"],
-        help="torch.compile: auto = with and without on CUDA, without elsewhere",
+        choices=["auto", "both", "on", "off"],
+        help="torch.compile: auto = with and without on CUDA, without elsewhere; both = with and without",
+    )
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="training precision, as the dtype setting (default auto: bf16/fp16 autocast on CUDA, "
+        "float32 elsewhere); MFU is against the peak of the precision used",
     )
     p.add_argument("--gen-preset", default="reference", help="model size for generation; 'none' skips it")
     p.add_argument("--gen-context", type=int, default=256, help="prompt length for generation (default 256)")
@@ -508,6 +539,7 @@ def main_from_args(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         baseline=args.baseline,
         compile=args.compile,
+        dtype=args.dtype,
         gen_preset=gen_preset,
         gen_context=args.gen_context,
         gen_tokens=args.gen_tokens,

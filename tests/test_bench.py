@@ -169,3 +169,47 @@ def test_speedups_pair_rows_from_the_same_run():
     assert s["train_vs_baseline"] == {"transformer/cpu": 3.0}
     assert s["compile_vs_eager"] == {"transformer/cpu": 2.0}
     assert s["generate"] == {"lstm/cached_vs_recompute": 25.0}
+
+
+def test_compile_modes():
+    from lmhelpers.bench import compile_modes
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert compile_modes("auto", cpu) == [False]
+    assert compile_modes("auto", cuda) == [False, True]
+    assert compile_modes("both", cpu) == [False, True]
+    assert compile_modes("on", cpu) == [True] and compile_modes("off", cuda) == [False]
+    with pytest.raises(ValueError, match="'both'"):
+        compile_modes("yes", cpu)
+
+
+def test_bench_bfloat16_on_cpu_is_stated_against_the_bfloat16_peak():
+    result = run_bench(
+        models=["transformer"],
+        presets=["smoke"],
+        device="cpu",
+        steps=1,
+        warmup=0,
+        baseline=False,
+        dtype="bfloat16",
+        gen_preset=None,
+        peak_sizes=[64],
+        log=lambda *_: None,
+    )
+    assert set(result["peak"]) == {"float32", "bfloat16"}
+    (row,) = result["train"]
+    assert row["dtype"] == "bfloat16" and result["settings"]["dtype"] == "bfloat16"
+    assert row["mfu"] == pytest.approx(row["model_flops_per_s"] / result["peak"]["bfloat16"]["flops_per_s"])
+    assert "(bfloat16)" in format_tables(result)
+
+
+@pytest.mark.parametrize("bad", [{"dtype": "fp8"}, {"compile": "always"}])
+def test_bench_refuses_bad_settings_before_measuring(monkeypatch, bad):
+    import lmhelpers.bench as bench
+
+    def no_peak(*args, **kwargs):
+        raise AssertionError("measured a peak before checking the settings")
+
+    monkeypatch.setattr(bench, "matmul_peak", no_peak)
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        run_bench(presets=["smoke"], device="cpu", gen_preset=None, log=lambda *_: None, **bad)
