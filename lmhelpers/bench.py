@@ -190,9 +190,10 @@ def random_dataset(config: RunConfig, seed: int = 0) -> TokenDataset:
 
 
 def time_training(
-    config: RunConfig, impl: str, device: torch.device, steps: int, warmup: int
+    config: RunConfig, impl: str, device: torch.device, steps: int, warmup: int, profile_steps: int = 0
 ) -> dict[str, Any]:
-    """Median wall time of full training steps, through the Trainer's own step."""
+    """Median wall time of full training steps, through the Trainer's own step; with ``profile_steps``,
+    also where the time of that many further steps went (see :func:`profile_ops`)."""
     from .training import Trainer
 
     model = build(config, impl)
@@ -209,6 +210,7 @@ def time_training(
             trainer._train_step()
             _sync(device)
             times.append(time.perf_counter() - tic)
+        ops = profile_ops(trainer._train_step, device, profile_steps) if profile_steps else None
     finally:
         del trainer
     B, T = config.train.batch_size, config.model.block_size
@@ -233,9 +235,39 @@ def time_training(
         "tokens_per_s": B * T / median,
         "model_flops_per_s": fpt * B * T / median,
     }
+    if ops is not None:
+        row["profile"] = ops
     del model
     _free(device)
     return row
+
+
+def profile_ops(step, device: torch.device, steps: int, top: int = 12) -> list[dict[str, Any]]:
+    """The operators that took the most time over ``steps`` calls of ``step``, per step, by torch.profiler.
+
+    Self time, so nested calls are not counted twice; on a GPU, the device time of the kernels. The
+    profiler adds its own overhead, so shares are the point here, not the absolute milliseconds.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        _sync(device)
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    events = [e for e in prof.key_averages() if getattr(e, attr, 0) > 0]
+    total = sum(getattr(e, attr) for e in events)
+    events.sort(key=lambda e: getattr(e, attr), reverse=True)
+    return [
+        {
+            "op": e.key,
+            "ms_per_step": getattr(e, attr) / 1e3 / steps,
+            "share": getattr(e, attr) / total,
+            "calls_per_step": e.count / steps,
+        }
+        for e in events[:top]
+    ]
 
 
 def _free(device: torch.device) -> None:
@@ -279,6 +311,7 @@ def run_bench(
     baseline: bool = True,
     compile: str = "auto",
     dtype: str = "auto",
+    profile_steps: int = 0,
     gen_preset: str | None = "reference",
     gen_context: int = 256,
     gen_tokens: int = 500,
@@ -298,6 +331,7 @@ def run_bench(
             "baseline": baseline,
             "compile": compile,
             "dtype": dtype,
+            "profile_steps": profile_steps,
             "gen_preset": gen_preset,
             "gen_context": gen_context,
             "gen_tokens": gen_tokens,
@@ -307,6 +341,8 @@ def run_bench(
     compiles = compile_modes(compile, dev)
     if dtype not in DTYPES:  # checked before the minutes of measuring, not at the first row
         raise ValueError(f"dtype={dtype!r}: choose one of {list(DTYPES)}")
+    if profile_steps < 0:
+        raise ValueError(f"profile_steps={profile_steps}: give 0 (no profile) or a number of steps")
     amp = autocast_dtype(dev, dtype)
     peaks = measure_peaks(dev, peak_sizes, also=[str(amp).replace("torch.", "")] if amp else [])
     result["peak"] = peaks
@@ -329,10 +365,12 @@ def run_bench(
                 # torch.compile is timed for the package's models only (the baselines run eager).
                 for use_compile in compiles if impl == "lmhelpers" else [False]:
                     config = bench_config(preset, arch, dev, batch, use_compile, dtype)
-                    row = time_training(config, impl, dev, n_steps, n_warm)
+                    row = time_training(config, impl, dev, n_steps, n_warm, profile_steps)
                     row["mfu"] = row["model_flops_per_s"] / peaks[row["dtype"]]["flops_per_s"]
                     train_rows.append(row)
                     log(_train_line(row))
+                    for op in row.get("profile", []):
+                        log(_profile_line(op))
     result["train"] = train_rows
 
     gen_rows = []
@@ -403,6 +441,13 @@ def _gen_line(r: dict[str, Any]) -> str:
     return (
         f"generate {r['model']:<11} {r['impl']:<9} {r['mode']:<9} {r['new_tokens']} tokens after "
         f"{r['context']}: {r['tokens_per_s']:8.1f} tok/s"
+    )
+
+
+def _profile_line(op: dict[str, Any]) -> str:
+    return (
+        f"    {100 * op['share']:5.1f}%  {op['ms_per_step']:7.2f} ms/step  "
+        f"{op['calls_per_step']:6.1f} calls  {op['op'][:70]}"
     )
 
 
@@ -504,6 +549,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="training precision, as the dtype setting (default auto: bf16/fp16 autocast on CUDA, "
         "float32 elsewhere); MFU is against the peak of the precision used",
     )
+    p.add_argument(
+        "--profile",
+        dest="profile_steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile N more steps of every training row and list the operators that took the most time",
+    )
     p.add_argument("--gen-preset", default="reference", help="model size for generation; 'none' skips it")
     p.add_argument("--gen-context", type=int, default=256, help="prompt length for generation (default 256)")
     p.add_argument("--gen-tokens", type=int, default=500, help="new tokens, cached modes (default 500)")
@@ -540,6 +593,7 @@ def main_from_args(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         compile=args.compile,
         dtype=args.dtype,
+        profile_steps=args.profile_steps,
         gen_preset=gen_preset,
         gen_context=args.gen_context,
         gen_tokens=args.gen_tokens,

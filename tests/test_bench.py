@@ -203,7 +203,7 @@ def test_bench_bfloat16_on_cpu_is_stated_against_the_bfloat16_peak():
     assert "(bfloat16)" in format_tables(result)
 
 
-@pytest.mark.parametrize("bad", [{"dtype": "fp8"}, {"compile": "always"}])
+@pytest.mark.parametrize("bad", [{"dtype": "fp8"}, {"compile": "always"}, {"profile_steps": -1}])
 def test_bench_refuses_bad_settings_before_measuring(monkeypatch, bad):
     import lmhelpers.bench as bench
 
@@ -213,3 +213,16 @@ def test_bench_refuses_bad_settings_before_measuring(monkeypatch, bad):
     monkeypatch.setattr(bench, "matmul_peak", no_peak)
     with pytest.raises(ValueError, match=next(iter(bad))):
         run_bench(presets=["smoke"], device="cpu", gen_preset=None, log=lambda *_: None, **bad)
+
+
+def test_bench_profile_lists_where_a_step_spends_its_time(capsys):
+    assert main(["bench", *TINY, "--model", "transformer", "--no-baseline", "--profile", "2"]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(printed[printed.index("\n{") :])
+    (row,) = result["train"]
+    ops = row["profile"]
+    assert 0 < len(ops) <= 12 and 0 < sum(op["share"] for op in ops) <= 1 + 1e-9
+    assert [op["share"] for op in ops] == sorted((op["share"] for op in ops), reverse=True)
+    assert all(op["ms_per_step"] > 0 and op["calls_per_step"] > 0 for op in ops)
+    assert any(op["op"] in ("aten::mm", "aten::addmm", "aten::bmm") for op in ops)
+    assert "calls  aten::" in printed
