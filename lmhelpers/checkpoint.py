@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 FORMAT_VERSION = 1
+# A temporary file untouched for this long belongs to no live writer: torch.save keeps writing (and
+# touching) its file until the rename, so only a process killed mid-write leaves one this old.
+STALE_TEMP_SECONDS = 60.0
 
 
 class CheckpointError(RuntimeError):
@@ -27,7 +31,8 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write ``state`` atomically to ``path`` (tmp file + fsync + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix = f".{path.name}."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save({"format_version": FORMAT_VERSION, **state}, f)
@@ -38,7 +43,28 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    remove_stale_temps(path)
     return path
+
+
+def remove_stale_temps(path: str | os.PathLike, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete the temporary files that killed writes of ``path`` left behind; return what was removed.
+
+    A process killed while writing a checkpoint leaves its hidden ``.NAME.*.tmp`` file (as large as the
+    checkpoint) next to it. Files not modified for ``older_than`` seconds are such leftovers; newer ones
+    may belong to a writer still at work and are kept.
+    """
+    path = Path(path)
+    removed = []
+    cutoff = time.time() - older_than
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink()
+                removed.append(temp)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,11 +1,12 @@
 import os
 import pickle
 import random
+import time
 
 import pytest
 import torch
 
-from lmhelpers.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lmhelpers.checkpoint import CheckpointError, load_checkpoint, remove_stale_temps, save_checkpoint
 
 
 def _state(v=1.0):
@@ -87,3 +88,19 @@ def test_code_in_an_old_style_checkpoint_is_refused_too(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="refused"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_save_removes_temporary_files_left_by_killed_writes(tmp_path):
+    stale = tmp_path / ".ck.pt.abc123.tmp"
+    fresh = tmp_path / ".ck.pt.def456.tmp"  # as if another writer were at work right now
+    other = tmp_path / ".other.pt.xyz.tmp"  # another checkpoint's: not ours to judge
+    for f in (stale, fresh, other):
+        f.write_bytes(b"partial checkpoint")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    save_checkpoint(tmp_path / "ck.pt", _state())
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted(["ck.pt", fresh.name, other.name])
+    ten_seconds_ago = time.time() - 10
+    os.utime(fresh, (ten_seconds_ago, ten_seconds_ago))
+    assert remove_stale_temps(tmp_path / "ck.pt", older_than=5) == [fresh]
