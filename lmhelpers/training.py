@@ -35,7 +35,8 @@ _PRESET_SIZES = ("smoke", "cpu", "t4", "reference")  # smallest first
 
 
 class TrainingOutOfMemory(OUT_OF_MEMORY):
-    """The GPU ran out of memory; the message names batch_size, block_size and preset and what to lower.
+    """The GPU (CUDA or Apple's MPS) ran out of memory; the message names batch_size, block_size and
+    preset and what to lower.
 
     A subclass of torch's OutOfMemoryError, so code that already catches that error still does.
     """
@@ -71,6 +72,13 @@ def out_of_memory_message(config: RunConfig, step: int, last_checkpoint: Path | 
     )
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's out-of-memory error, or the plain RuntimeError that Apple's MPS backend raises for it."""
+    if isinstance(exc, OUT_OF_MEMORY):
+        return True
+    return isinstance(exc, RuntimeError) and "MPS backend out of memory" in str(exc)
+
+
 def _explain_out_of_memory(method):
     """Turn torch's bare out-of-memory error inside ``method`` into TrainingOutOfMemory with advice."""
 
@@ -80,10 +88,14 @@ def _explain_out_of_memory(method):
             return method(self, *args, **kwargs)
         except TrainingOutOfMemory:
             raise
-        except OUT_OF_MEMORY as exc:
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
             self.optimizer.zero_grad(set_to_none=True)  # free the gradients, so a notebook can go on
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+            elif self.device.type == "mps":
+                torch.mps.empty_cache()
             message = out_of_memory_message(self.config, self.step, self.last_checkpoint, str(exc))
             raise TrainingOutOfMemory(message) from exc
 

@@ -150,6 +150,32 @@ def test_out_of_memory_names_the_settings_and_what_to_change(setup, tmp_path, mo
     assert all(p.grad is None for p in tr.model.parameters())  # gradients freed for the next attempt
 
 
+def test_out_of_memory_on_apple_mps_is_explained_too(setup, tmp_path, monkeypatch):
+    # MPS reports running out of memory as a plain RuntimeError with this text.
+    mps_message = "MPS backend out of memory (MPS allocated: 17.2 GB, other allocations: 1.3 GB)"
+    tr = _trainer(setup, tmp_path)
+
+    def forward(x, y=None):
+        raise RuntimeError(mps_message)
+
+    tr.forward = forward
+    with pytest.raises(TrainingOutOfMemory, match="batch_size=2") as err:
+        tr.fit()
+    assert mps_message in str(err.value)
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory(setup, tmp_path):
+    tr = _trainer(setup, tmp_path)
+
+    def forward(x, y=None):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (8x16 and 32x16)")
+
+    tr.forward = forward
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied") as err:
+        tr.fit()
+    assert not isinstance(err.value, TrainingOutOfMemory)
+
+
 def test_out_of_memory_through_the_command_line(small_corpus, tmp_path, monkeypatch, capsys):
     from lmhelpers.cli import main
     from lmhelpers.transformer import TransformerLanguageModel
