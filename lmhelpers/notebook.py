@@ -248,6 +248,19 @@ def markdown(text: str) -> Any:
     return Markdown(text)
 
 
+def show_image(path: str | os.PathLike) -> Any:
+    """Display a saved figure (e.g. the ``curves.png`` that ``finish_run`` wrote) without drawing it
+    again; its path elsewhere."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no image at {path}: run the cell that writes it (finish_run, plot_...) first")
+    try:
+        from IPython.display import Image
+    except ImportError:  # pragma: no cover - IPython comes with every kernel
+        return str(path)
+    return Image(filename=str(path))
+
+
 def source_markdown(obj: Any) -> str:
     """The source of a class or function as it is installed, in a fenced code block with its location."""
     src = inspect.getsource(obj)

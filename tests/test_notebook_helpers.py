@@ -274,3 +274,12 @@ def test_causality_check_restores_training_mode():
     nbh.causality_check(model)
     assert model.training
     assert torch.is_grad_enabled()
+
+
+def test_show_image_displays_the_saved_file_and_names_a_missing_one(tmp_path):
+    png = tmp_path / "curves.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    shown = nbh.show_image(png)
+    assert shown.data == png.read_bytes() and shown.format == "png"
+    with pytest.raises(FileNotFoundError, match="no image at .*missing.png"):
+        nbh.show_image(tmp_path / "missing.png")
