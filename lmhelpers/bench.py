@@ -3,12 +3,13 @@
 What it measures, in one process:
 
 * the matrix-multiply peak: large square matmuls, best of several, in float32 (on a GPU also with
-  TF32, bf16 and fp16), so every throughput can be stated as MFU, model FLOPs per second divided by
-  the peak of the precision the run computes in;
+  TF32, bf16 and fp16; anywhere, the precision ``--dtype`` asks for), so every throughput can be
+  stated as MFU, model FLOPs per second divided by the peak of the precision the run computes in;
 * training: the median time of full optimisation steps (batch sampling, forward, backward, gradient
   clipping, AdamW) after warm-up, through ``Trainer._train_step``, the very code ``Trainer.fit`` runs
   (same optimizer, autocast policy and backend settings), on random tokens, for each model family at
-  each preset, and the same for the tutorial-style baselines of :mod:`lmhelpers.baseline`;
+  each preset, and the same for the tutorial-style baselines of :mod:`lmhelpers.baseline`; with
+  ``--profile N``, also the operators N more steps spent their time in;
 * generation: tokens per second for ``--gen-tokens`` new tokens after a ``--gen-context`` token prompt
   at the ``--gen-preset`` size with random weights: the Transformer with and without its KV cache, the
   RNN with its carried state and with full-context recompute, and the baselines' generators.

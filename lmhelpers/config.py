@@ -142,9 +142,8 @@ class TrainConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16 (autocast; auto picks per device)
-    compile: bool = (
-        False  # torch.compile; opt in: seconds to compile, then ~5% per step on a CPU, more on GPUs
-    )
+    # torch.compile, opt in: seconds to compile first, then ~5% per step on a CPU (docs/benchmarks.md)
+    compile: bool = False
     checkpoint_interval: int | None = None  # None: checkpoint at every evaluation
 
     def __post_init__(self) -> None:
