@@ -253,7 +253,9 @@ def show_image(path: str | os.PathLike) -> Any:
     again; its path elsewhere."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no image at {path}: run the cell that writes it (finish_run, plot_...) first")
+        raise FileNotFoundError(
+            f"no image at {path}: run the cell that writes it (finish_run, plot_...) first"
+        )
     try:
         from IPython.display import Image
     except ImportError:  # pragma: no cover - IPython comes with every kernel
