@@ -144,8 +144,13 @@ def compute_dtype(device: torch.device, config: RunConfig) -> str:
     """The peak a run is compared with: its autocast dtype, TF32 for float32 on CUDA, else float32."""
     amp = autocast_dtype(device, config.train.dtype)
     if amp is not None:
-        return str(amp).replace("torch.", "")
+        return dtype_name(amp)
     return "tf32" if device.type == "cuda" else "float32"
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """'bfloat16' for torch.bfloat16: the key of a peak in ``measure_peaks``' result."""
+    return str(dtype).replace("torch.", "")
 
 
 def compile_modes(choice: str, device: torch.device) -> list[bool]:
@@ -345,7 +350,7 @@ def run_bench(
     if profile_steps < 0:
         raise ValueError(f"profile_steps={profile_steps}: give 0 (no profile) or a number of steps")
     amp = autocast_dtype(dev, dtype)
-    peaks = measure_peaks(dev, peak_sizes, also=[str(amp).replace("torch.", "")] if amp else [])
+    peaks = measure_peaks(dev, peak_sizes, also=[dtype_name(amp)] if amp else [])
     result["peak"] = peaks
     for name, p in peaks.items():
         log(f"matmul peak {name}: {p['flops_per_s'] / 1e9:,.0f} GFLOP/s (n={p['size']})")
@@ -546,7 +551,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--dtype",
         default="auto",
-        choices=["auto", "float32", "bfloat16", "float16"],
+        choices=list(DTYPES),
         help="training precision, as the dtype setting (default auto: bf16/fp16 autocast on CUDA, "
         "float32 elsewhere); MFU is against the peak of the precision used",
     )

@@ -21,6 +21,12 @@ TINY = ["--preset", "smoke", "--steps", "1", "--warmup", "1", "--gen-preset", "s
 TINY += ["--gen-tokens", "3", "--recompute-tokens", "2", "--peak-sizes", "128", "--device", "cpu"]
 
 
+def _tiny_bench(**settings):
+    """run_bench on the CPU at the smoke size: one step, a tiny peak, no generation, nothing printed."""
+    tiny = dict(presets=["smoke"], device="cpu", steps=1, warmup=0, gen_preset=None, peak_sizes=[64])
+    return run_bench(**{**tiny, **settings}, log=lambda *_: None)
+
+
 def test_bench_cli_writes_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", *TINY, "--json", str(out)]) == 0
@@ -57,17 +63,7 @@ def test_bench_cli_writes_positive_figures(tmp_path, capsys):
 
 
 def test_bench_without_generation_or_baselines():
-    result = run_bench(
-        models=["gru"],
-        presets=["smoke"],
-        device="cpu",
-        steps=1,
-        warmup=0,
-        baseline=False,
-        gen_preset=None,
-        peak_sizes=[64],
-        log=lambda *_: None,
-    )
+    result = _tiny_bench(models=["gru"], baseline=False)
     assert [(r["model"], r["impl"]) for r in result["train"]] == [("gru", "lmhelpers")]
     assert result["generate"] == [] and result["speedups"]["train_vs_baseline"] == {}
     assert "| gru | lmhelpers | smoke |" in format_tables(result)
@@ -184,18 +180,7 @@ def test_compile_modes():
 
 
 def test_bench_bfloat16_on_cpu_is_stated_against_the_bfloat16_peak():
-    result = run_bench(
-        models=["transformer"],
-        presets=["smoke"],
-        device="cpu",
-        steps=1,
-        warmup=0,
-        baseline=False,
-        dtype="bfloat16",
-        gen_preset=None,
-        peak_sizes=[64],
-        log=lambda *_: None,
-    )
+    result = _tiny_bench(models=["transformer"], baseline=False, dtype="bfloat16")
     assert set(result["peak"]) == {"float32", "bfloat16"}
     (row,) = result["train"]
     assert row["dtype"] == "bfloat16" and result["settings"]["dtype"] == "bfloat16"
@@ -212,7 +197,7 @@ def test_bench_refuses_bad_settings_before_measuring(monkeypatch, bad):
 
     monkeypatch.setattr(bench, "matmul_peak", no_peak)
     with pytest.raises(ValueError, match=next(iter(bad))):
-        run_bench(presets=["smoke"], device="cpu", gen_preset=None, log=lambda *_: None, **bad)
+        _tiny_bench(**bad)
 
 
 def test_bench_profile_lists_where_a_step_spends_its_time(capsys):
