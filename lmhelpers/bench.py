@@ -6,7 +6,7 @@ What it measures, in one process:
   TF32, bf16 and fp16; anywhere, the precision ``--dtype`` asks for), so every throughput can be
   stated as MFU, model FLOPs per second divided by the peak of the precision the run computes in;
 * training: the median time of full optimisation steps (batch sampling, forward, backward, gradient
-  clipping, AdamW) after warm-up, through ``Trainer._train_step``, the very code ``Trainer.fit`` runs
+  clipping, AdamW) after warm-up, through ``Trainer.train_step``, the very code ``Trainer.fit`` runs
   (same optimizer, autocast policy and backend settings), on random tokens, for each model family at
   each preset, and the same for the tutorial-style baselines of :mod:`lmhelpers.baseline`; with
   ``--profile N``, also the operators N more steps spent their time in;
@@ -208,15 +208,15 @@ def time_training(
     trainer = Trainer(model, random_dataset(config), config, device=device, progress=False)
     try:
         for _ in range(warmup):
-            trainer._train_step()
+            trainer.train_step()
         _sync(device)
         times = []
         for _ in range(steps):
             tic = time.perf_counter()
-            trainer._train_step()
+            trainer.train_step()
             _sync(device)
             times.append(time.perf_counter() - tic)
-        ops = profile_ops(trainer._train_step, device, profile_steps) if profile_steps else None
+        ops = profile_ops(trainer.train_step, device, profile_steps) if profile_steps else None
     finally:
         del trainer
     B, T = config.train.batch_size, config.model.block_size

@@ -29,9 +29,8 @@ from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, make_config
 from .device import on_colab
+from .repository import BRANCH, REPOSITORY, colab_badge, colab_url, install_spec  # noqa: F401
 
-REPOSITORY = "https://github.com/lmhelpers/rnn-vs-transformer"
-BRANCH = "main"
 NOTEBOOKS = (
     "00_setup_gpu_check.ipynb",
     "01_tokenizer.ipynb",
@@ -41,30 +40,12 @@ NOTEBOOKS = (
 )
 SWEEP_NOTEBOOKS = ("05_sweeps.ipynb",)  # not part of the series: it runs the series many times
 ALL_NOTEBOOKS = NOTEBOOKS + SWEEP_NOTEBOOKS
-COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 DRIVE_ROOT = "/content/drive"
 TOKENIZER_RUN = "01_tokenizer"  # notebook 01 saves the chosen tokenizer in run_dir/01_tokenizer/
 
 
 class ParameterError(ConfigError):
     """A notebook parameter is wrong; the message names the parameter and what it accepts."""
-
-
-# ------------------------------------------------------------------------------------------- links
-def colab_url(notebook: str) -> str:
-    """The address that opens ``notebooks/<notebook>`` of the repository in Colab."""
-    slug = REPOSITORY.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{slug}/blob/{BRANCH}/notebooks/{notebook}"
-
-
-def colab_badge(notebook: str) -> str:
-    """Markdown for the "Open in Colab" badge of one notebook."""
-    return f"[![Open In Colab]({COLAB_BADGE_IMAGE})]({colab_url(notebook)})"
-
-
-def install_spec() -> str:
-    """The pip requirement the notebooks' Colab cell installs: this package at ``BRANCH``."""
-    return f"lmhelpers[notebooks] @ git+{REPOSITORY}.git@{BRANCH}"
 
 
 # -------------------------------------------------------------------------------------- parameters

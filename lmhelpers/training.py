@@ -245,10 +245,7 @@ class Trainer:
         try:
             while self.step < target:
                 tic = time.perf_counter()
-                loss = self._train_step()
-                pending.append(loss)
-                self.step += 1
-                self.tokens_seen += t.batch_size * self.block_size * self.dist.world_size
+                pending.append(self.train_step())
                 at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
                 if len(pending) >= 25 or at_eval or self.step == target:
                     # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
@@ -272,7 +269,12 @@ class Trainer:
             self.wall_seconds = wall_before + time.perf_counter() - session_start
         return self.history
 
-    def _train_step(self) -> torch.Tensor:
+    def train_step(self) -> torch.Tensor:
+        """One optimisation step on a fresh training batch; advances ``step`` and returns the loss.
+
+        ``fit`` calls this and adds evaluation, checkpoints and the NaN check around it; the benchmark
+        times it alone. The loss is returned as a tensor, not a float: reading it would force a GPU sync.
+        """
         t = self.config.train
         lr = lr_at(self.step, t)
         for group in self.optimizer.param_groups:
@@ -299,6 +301,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.tokens_seen += t.batch_size * self.block_size * self.dist.world_size
         return loss.detach()
 
     def _check_finite(self, losses: torch.Tensor) -> None:

@@ -75,8 +75,8 @@ def run(corpus: Path, folder: Path, point: str, at: int) -> None:
         return trainer.step == at
 
     if point == "train":
-        real_step = trainer._train_step
-        trainer._train_step = lambda: _pause(mark) if trainer.step == at - 1 else real_step()
+        real_step = trainer.train_step
+        trainer.train_step = lambda: _pause(mark) if trainer.step == at - 1 else real_step()
     elif point == "partial":
         real_save = torch.save
 
@@ -97,8 +97,8 @@ def run(corpus: Path, folder: Path, point: str, at: int) -> None:
         real_fsync_dir = ckmod._fsync_dir
         ckmod._fsync_dir = lambda d: _pause(mark) if writing() else real_fsync_dir(d)
     elif point == "none":  # slowed down, so the kill lands somewhere in the middle of the run
-        real_step = trainer._train_step
-        trainer._train_step = lambda: time.sleep(0.02) or real_step()
+        real_step = trainer.train_step
+        trainer.train_step = lambda: time.sleep(0.02) or real_step()
     else:
         raise SystemExit(f"unknown pause point {point!r}")
     trainer.fit()

@@ -39,12 +39,12 @@ WORKER = textwrap.dedent(
     model = build_model(cfg.model)
     trainer = Trainer(model, dataset, cfg, device="cpu", progress=False, checkpoint_path=f"{out}/ckpt.pt")
     losses = []
-    step = trainer._train_step
+    step = trainer.train_step
     def logged_step():
         loss = step()
         losses.append(loss.item())
         return loss
-    trainer._train_step = logged_step
+    trainer.train_step = logged_step
     trainer.fit()
     rank = os.environ.get("RANK", "single")
     torch.save(
