@@ -5,23 +5,31 @@ it declares (papermill would otherwise inject unknown names and just warn), with
 into that folder so every figure and record lands beside the executed notebooks. A config setting that
 no notebook declares (``n_layer``, ``learning_rate``) goes into the ``settings`` parameter of every
 notebook that has one, so ``--set n_layer=2`` works as on the ``train`` command.
+
+While a notebook runs, its evaluation lines (``step 200/2,000 | ... | ~1 min left``) are echoed to the
+terminal, so ``make run`` is never silent for minutes; everything else stays in the executed notebook.
+
+``python -m lmhelpers.batch RUN_DIR`` is the worker a sweep starts for each run in a process of its
+own: it runs ``RUN_DIR/parameters.yaml`` (notebooks and parameters) into ``RUN_DIR``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .config import DataConfig, ModelConfig, TrainConfig
+from .config import SETTINGS
 from .notebook import NOTEBOOKS
+from .progress import EVAL_LINE
+from .report import write_summary
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 DEFAULT_KERNEL = "python3"
-SETTINGS = frozenset(f.name for cls in (DataConfig, ModelConfig, TrainConfig) for f in fields(cls))
+WORKER_PARAMETERS = "parameters.yaml"  # what the worker runs: {notebooks: [...], parameters: {...}}
 
 
 class NotebookFailed(RuntimeError):
@@ -30,6 +38,17 @@ class NotebookFailed(RuntimeError):
     def __init__(self, message: str, executed: Path):
         super().__init__(message)
         self.executed = executed
+
+
+def find_notebook(name: str | os.PathLike, base: Path | None = None) -> Path:
+    """A notebook by path, relative to ``base`` (e.g. a sweep file's folder), or by name in the
+    notebooks/ folder beside it (a checkout's sweeps/ and notebooks/) or of this package's checkout."""
+    base = base or Path.cwd()
+    for candidate in (Path(name), base / name, base.parent / "notebooks" / name, NOTEBOOKS_DIR / name):
+        if candidate.is_file():
+            return candidate.resolve()
+    known = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+    raise FileNotFoundError(f"notebook {str(name)!r} not found; give a path or one of {known}")
 
 
 def series_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
@@ -64,7 +83,7 @@ def route_parameters(parameters: dict[str, Any], declared: Sequence[dict[str, An
     if unknown:
         raise ValueError(
             f"unknown parameters {unknown}: not declared by any notebook of the series "
-            f"({sorted(known)}) and not config settings ({sorted(SETTINGS)})"
+            f"({sorted(known)}) and not config settings ({list(SETTINGS)})"
         )
     routed = []
     for names in declared:
@@ -75,15 +94,35 @@ def route_parameters(parameters: dict[str, Any], declared: Sequence[dict[str, An
     return routed
 
 
+class _EchoProgress:
+    """A papermill ``stdout_file``: passes the evaluation lines of the kernel's output to the terminal,
+    prefixed with the notebook's name, and drops the rest (it stays in the executed notebook)."""
+
+    def __init__(self, name: str, echo: Callable[[str], None]):
+        self.name, self.echo, self.partial = name, echo, ""
+
+    def write(self, text: str) -> None:
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            if EVAL_LINE.match(line):
+                self.echo(f"  {self.name}: {line}")
+
+    def flush(self) -> None:
+        pass
+
+
 def run_notebook(
     notebook: str | os.PathLike,
     executed: str | os.PathLike,
     parameters: dict[str, Any],
     kernel_name: str | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> float:
     """Execute one notebook with papermill into ``executed``; seconds taken. Raises NotebookFailed.
 
-    The kernel starts in the notebook's folder, as under Jupyter and nbmake.
+    The kernel starts in the notebook's folder, as under Jupyter and nbmake. ``echo`` receives the
+    notebook's evaluation lines while it runs.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -102,6 +141,7 @@ def run_notebook(
             # Keeps ipykernel's start-up warnings (e.g. about TCP without encryption on a local kernel)
             # out of the console; errors still show.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            stdout_file=_EchoProgress(notebook.stem, echo) if echo else None,
         )
     except PapermillExecutionError as exc:
         raise NotebookFailed(
@@ -138,7 +178,7 @@ def run_series(
         executed = out / path.name
         if log:
             log(f"[{i}/{len(paths)}] {path.name} -> {executed}")
-        seconds = run_notebook(path, executed, params, kernel_name)
+        seconds = run_notebook(path, executed, params, kernel_name, echo=_flushed(log) if log else None)
         if log:
             log(f"[{i}/{len(paths)}] {path.name} done in {seconds:.1f} s")
         results.append(
@@ -148,53 +188,41 @@ def run_series(
     return results
 
 
-def _shared_sample(records: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
-    """One sample per record, taken at a temperature every record has, so they are comparable."""
-    temps = [{s["temperature"] for s in r.get("samples", [])} for r in records]
-    common = sorted(set.intersection(*temps)) if temps and all(temps) else []
-    choice = 0.8 if 0.8 in common else (common[0] if common else None)
-    picked = []
-    for r in records:
-        samples = r.get("samples", [])
-        match = [s for s in samples if s["temperature"] == choice] or samples[:1]
-        picked.append(match[0] if match else None)
-    return picked
+def _flushed(log: Callable[[str], None]) -> Callable[[str], None]:
+    def echo(line: str) -> None:
+        log(line)
+        sys.stdout.flush()
+
+    return echo
 
 
-def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] = ()) -> str | None:
-    """``summary.md`` and ``curves.png`` for the run records under ``out_dir``; the summary text, or None
-    when no notebook wrote a record."""
-    import matplotlib.pyplot as plt
+def write_worker_parameters(run_dir: Path, notebooks: Sequence[Path], parameters: dict[str, Any]) -> Path:
+    """What :func:`worker_main` will run in ``run_dir``, as YAML (kept there as a record of the run)."""
+    import yaml
 
-    from .notebook import describe_comparison
-    from .plots import comparison_rows, markdown_table, plot_curves
-    from .records import find_records
+    run_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"notebooks": [str(n) for n in notebooks], "parameters": parameters}
+    path = run_dir / WORKER_PARAMETERS
+    path.write_text(yaml.safe_dump(spec, sort_keys=True, allow_unicode=True), encoding="utf-8")
+    return path
 
-    out = Path(out_dir)
-    records = find_records(out)
-    if not records:
-        return None
-    lines = ["## Results", "", markdown_table(comparison_rows(records)), ""]
-    reading = out / "04_comparison" / "reading.md"
-    if reading.is_file():
-        lines += [reading.read_text(encoding="utf-8").strip(), ""]
-    elif len(records) >= 2:
-        lines += ["## Reading", "", *[f"- {s}" for s in describe_comparison(records)], ""]
-    for rec, s in zip(records, _shared_sample(records)):
-        if s is not None:
-            lines += [
-                f"### {rec['name']}: sample at temperature {s['temperature']}",
-                "",
-                "```",
-                s["text"],
-                "```",
-                "",
-            ]
-    if results:
-        lines += ["## Notebooks", "", "| notebook | seconds |", "|---|---|"]
-        lines += [f"| {r['notebook']} | {r['seconds']:.1f} |" for r in results]
-        lines += [f"| total | {sum(r['seconds'] for r in results):.1f} |", ""]
-    text = "\n".join(lines)
-    (out / "summary.md").write_text(text, encoding="utf-8")
-    plt.close(plot_curves(records, out / "curves.png"))
-    return text
+
+def worker_main(argv: Sequence[str]) -> int:
+    """``python -m lmhelpers.batch RUN_DIR``: run the series that ``RUN_DIR/parameters.yaml`` describes."""
+    import yaml
+
+    if len(argv) != 1:
+        print("usage: python -m lmhelpers.batch RUN_DIR (holding parameters.yaml)", file=sys.stderr)
+        return 2
+    run_dir = Path(argv[0]).resolve()
+    spec = yaml.safe_load((run_dir / WORKER_PARAMETERS).read_text(encoding="utf-8"))
+    try:
+        run_series(run_dir, spec["parameters"], notebooks=spec["notebooks"])
+    except (NotebookFailed, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""Atomic, pickle-free checkpoints.
+"""Checkpoints: written atomically, loaded without pickle, checked against the run that wants them.
 
 A checkpoint is a dict of tensors and plain Python values (config and tokenizer as dicts), loaded with
 ``torch.load(weights_only=True)``: a file from someone else can hold weights, never code. It is written
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .config import RunConfig
+from .files import atomic_write
 
 FORMAT_VERSION = 1
 # A temporary file untouched for this long belongs to no live writer: torch.save keeps writing (and
@@ -28,20 +31,10 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically to ``path`` (tmp file + fsync + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format_version": FORMAT_VERSION, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``state`` atomically and durably to ``path`` (temp file + fsync + rename)."""
+    path = atomic_write(
+        path, lambda f: torch.save({"format_version": FORMAT_VERSION, **state}, f), binary=True, durable=True
+    )
     remove_stale_temps(path)
     return path
 
@@ -64,20 +57,6 @@ def remove_stale_temps(path: str | os.PathLike, older_than: float = STALE_TEMP_S
         except FileNotFoundError:  # another process cleaned it first
             continue
     return removed
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _cause(exc: BaseException) -> str:
@@ -115,3 +94,78 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise CheckpointError(f"{path} is not an lmhelpers checkpoint (no model weights or config in it).")
     return state
+
+
+# Settings that change nothing a run computes: a record or checkpoint made with other values is the same run.
+_INCIDENTAL = {"device", "compile", "checkpoint_interval"}
+
+
+def config_differences(
+    saved: RunConfig, wanted: RunConfig, what: str = "checkpoint", train_fields: tuple[str, ...] | None = None
+) -> list[str]:
+    """``section.field: <what> value, this run value`` for each setting that differs.
+
+    Every data and model setting counts (``model.vocab_size`` only where both know it: it comes from
+    the tokenizer); of the training settings, ``train_fields``, or all but device, compile and
+    checkpoint_interval.
+    """
+    diffs = []
+    for section in ("data", "model", "train"):
+        old, new = getattr(saved, section), getattr(wanted, section)
+        for key, value in vars(old).items():
+            if section == "train" and (key not in train_fields if train_fields else key in _INCIDENTAL):
+                continue
+            if section == "model" and key == "vocab_size" and None in (value, new.vocab_size):
+                continue
+            if getattr(new, key) != value:
+                diffs.append(f"{section}.{key}: {what} {value!r}, this run {getattr(new, key)!r}")
+    return diffs
+
+
+def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
+    """Refuse a checkpoint whose model, data or tokenizer differ from this run's, naming the differences.
+
+    Training settings other than ``batch_size`` and ``seed`` may change on resume (``max_iters`` to
+    train longer, say): they do not change the batches or weights that came before.
+    """
+    saved = RunConfig.from_dict(state["config"])
+    diffs = config_differences(saved, config, "checkpoint", train_fields=("batch_size", "seed"))
+    if (
+        tokenizer is not None
+        and state.get("tokenizer") is not None
+        and state["tokenizer"] != tokenizer.to_dict()
+    ):
+        diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
+    if diffs:
+        raise CheckpointError(
+            f"{path} belongs to another run and cannot be resumed here:\n  "
+            + "\n  ".join(diffs)
+            + "\nUse the settings it was trained with, or a new checkpoint path."
+        )
+
+
+@dataclass
+class TrainedModel:
+    """A model rebuilt from its checkpoint, with the tokenizer and config it was trained with."""
+
+    name: str
+    model: Any
+    tokenizer: Any
+    config: RunConfig
+
+
+def load_trained(checkpoint: str | os.PathLike, name: str | None = None, device: Any = None) -> TrainedModel:
+    """Rebuild a trained model from an lmhelpers checkpoint, in eval mode on ``device`` (a torch.device,
+    or a name such as "auto")."""
+    from .device import pick_device
+    from .models import build_model
+    from .tokenizers import tokenizer_from_dict
+
+    device = pick_device(device or "auto") if device is None or isinstance(device, str) else device
+    state = load_checkpoint(checkpoint, map_location=device)
+    config = RunConfig.from_dict(state["config"])
+    model = build_model(config.model)
+    model.load_state_dict(state["model"])
+    model.to(device).eval()
+    tokenizer = tokenizer_from_dict(state["tokenizer"])
+    return TrainedModel(name or config.model.arch, model, tokenizer, config)

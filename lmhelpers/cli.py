@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .config import ARCHES, ConfigError, make_config, preset_names
+from .config import ARCHES, DEFAULT_PRESET, ConfigError, make_config, preset_names
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -41,7 +41,12 @@ def _looks_numeric(raw: str) -> bool:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="cpu", choices=preset_names(), help="named settings (default: cpu)")
+    p.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=preset_names(),
+        help=f"named settings (default: {DEFAULT_PRESET})",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -54,8 +59,28 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
     )
     p.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
-    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint if there is one")
+    _resume_flags(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _resume_flags(p: argparse.ArgumentParser) -> None:
+    """The resume rule of lmhelpers.resume: continue a compatible checkpoint by default."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--resume",
+        action="store_const",
+        const="auto",
+        dest="resume",
+        default="auto",
+        help="continue from the run's checkpoint when there is one (the default)",
+    )
+    group.add_argument(
+        "--restart",
+        action="store_const",
+        const="restart",
+        dest="resume",
+        help="start over: an earlier run in the output folder is moved aside (never deleted) first",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _series_parser(sub) -> None:
     series = sub.add_parser("series", help="execute notebooks 00-04 with papermill and summarise them")
     series.add_argument(
-        "--preset", default="cpu", choices=preset_names(), help="named settings (default: cpu)"
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=preset_names(),
+        help=f"named settings (default: {DEFAULT_PRESET})",
     )
     series.add_argument(
         "--set",
@@ -99,7 +127,7 @@ def _series_parser(sub) -> None:
     series.add_argument(
         "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
     )
-    series.add_argument("--resume", action="store_true", help="continue each model from its checkpoint")
+    _resume_flags(series)
     series.add_argument(
         "--params", default=None, metavar="FILE", help="parameters from a YAML file (as papermill -f)"
     )
@@ -115,8 +143,7 @@ def _series_parser(sub) -> None:
 
 def _series(args: argparse.Namespace) -> None:
     """``make run``: the notebooks executed as written, then the summary and where everything is."""
-    from .batch import run_series
-    from .sweep import find_notebook
+    from .batch import find_notebook, run_series
 
     if args.data_dir:  # the kernels inherit the environment
         os.environ["LMHELPERS_DATA_DIR"] = str(Path(args.data_dir).resolve())
@@ -126,8 +153,8 @@ def _series(args: argparse.Namespace) -> None:
         if not isinstance(from_file, dict):
             raise ValueError(f"{args.params} must hold a mapping of parameter names to values")
     parameters = {"preset": args.preset, **from_file, **parse_overrides(args.overrides)}
-    if args.resume:
-        parameters["resume"] = True
+    if args.resume != "auto":
+        parameters["resume"] = args.resume
     out = Path(args.out).resolve()
     notebooks = [find_notebook(n) for n in args.notebooks] if args.notebooks else None
     results = run_series(out, parameters, notebooks=notebooks)
@@ -141,8 +168,8 @@ def _series(args: argparse.Namespace) -> None:
 
 def _sweep_or_collect(args: argparse.Namespace) -> int:
     """Exit status 1 when any sweep run failed (after the others finished), else 0."""
-    from .collect import COLUMNS, collect
-    from .plots import markdown_table
+    from .collect import collect
+    from .report import RESULT_COLUMNS, markdown_table
     from .sweep import run_sweep
 
     failed = []
@@ -160,7 +187,7 @@ def _sweep_or_collect(args: argparse.Namespace) -> int:
         rows = collect(args.dir, args.out)
         where = Path(args.out or args.dir)
     if rows:
-        print(markdown_table(rows, COLUMNS))
+        print(markdown_table(rows, RESULT_COLUMNS))
         print(f"Results: {where.resolve()} (results.csv, results.md, val_curves.png, tradeoffs.png)")
     return 1 if failed else 0
 
@@ -186,7 +213,7 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
 
 def report(out: Path) -> str:
     """Print the summary (table, reading, samples) that batch.write_summary makes of the runs in ``out``."""
-    from .batch import write_summary
+    from .report import write_summary
 
     text = write_summary(out) or "no run records were written"
     print(text)

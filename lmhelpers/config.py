@@ -1,32 +1,68 @@
-"""Run configuration: three validated dataclasses and named presets.
+"""Run configuration: the validated dataclasses, the named presets, and the lists every other module uses.
 
-A run is ``RunConfig(data=DataConfig, model=ModelConfig, train=TrainConfig)``. Every field name is
-unique across the three sections, so overrides can be given flat (``n_layer=2``) as well as dotted
-(``model.n_layer=2``); that keeps papermill parameters and command-line flags simple. The one name in
-two sections, ``vocab_size``, means the tokenizer's cap (``data.vocab_size``) when given flat:
-``model.vocab_size`` is filled from the tokenizer.
+A run is ``RunConfig(data=DataConfig, model=ModelConfig, train=TrainConfig)``. The override rule lives
+here and only here: a setting is named by its flat field name (``n_layer``, ``learning_rate``), which is
+unique across the three sections, whether it comes from ``--set NAME=VALUE`` on the command line or
+``settings = {"NAME": value}`` (``settings.NAME`` in a sweep file) in a notebook. The one name in two
+sections, ``vocab_size``, means the tokenizer's cap (``data.vocab_size``): ``model.vocab_size`` is
+filled from the tokenizer. (Dotted names such as ``model.vocab_size`` are accepted for code that needs
+a section explicitly, but are not the documented spelling.)
+
+The lists defined once here and imported everywhere else: model families (``ARCHES``), tokenizers
+(``TOKENIZERS``), devices (``DEVICES``), precisions (``DTYPES``) and presets (``PRESETS``, smallest
+first). Adding a preset means adding one entry to ``PRESETS``: the notebooks' validation, the command
+line's choices, notebook 00's table and the out-of-memory advice all read it from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-ARCHES = ("transformer", "rnn", "gru", "lstm")
-TOKENIZERS = ("char", "word", "bpe", "gpt2")
+ARCHES = ("transformer", "rnn", "gru", "lstm")  # model families: lmhelpers.models builds each
+TOKENIZERS = ("char", "word", "bpe", "gpt2")  # lmhelpers.tokenizers implements each
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+NORMALIZATIONS = ("NFC", "NFKC", "none")  # Unicode normalisation of the corpus and prompts
 
 
 class ConfigError(ValueError):
-    """A configuration value is out of range; the message names the field and what is allowed."""
+    """A configuration value is out of range; the message names the field and what is allowed.
+
+    ``field`` (the flat setting name, e.g. ``max_iters``), ``value`` and ``allowed`` carry the same
+    facts for code that reports them in its own terms (a notebook names its parameter).
+    """
+
+    def __init__(self, message: str, field: str | None = None, value: Any = None, allowed: str = ""):
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.allowed = allowed
 
 
 def _check(ok: bool, section: str, name: str, value: Any, allowed: str) -> None:
     if not ok:
-        raise ConfigError(f"{section}.{name}={value!r} is invalid: {allowed}")
+        raise ConfigError(f"{section}.{name}={value!r} is invalid: {allowed}", name, value, allowed)
+
+
+def _choice(section: str, obj: Any, name: str, choices: tuple[str, ...]) -> None:
+    v = getattr(obj, name)
+    _check(v in choices, section, name, v, f"choose one of {list(choices)}")
+
+
+def _positive_ints(section: str, obj: Any, *names: str) -> None:
+    for name in names:
+        v = getattr(obj, name)
+        _check(_is_int(v) and v >= 1, section, name, v, "a positive integer")
+
+
+def _bools(section: str, obj: Any, *names: str) -> None:
+    for name in names:
+        v = getattr(obj, name)
+        _check(isinstance(v, bool), section, name, v, "True or False")
 
 
 def _is_int(v: Any) -> bool:
@@ -45,6 +81,9 @@ class DataConfig:
     tokenizer: str = "char"  # char | word | bpe | gpt2
     vocab_size: int = 10000  # cap for word and bpe; ignored by char and gpt2
     val_fraction: float = 0.1  # the last fraction of the corpus is validation
+    # Unicode form of corpus and prompts: NFC makes text typed as decomposed jamo or accents (NFD, as
+    # some systems save it) the same characters as the composed form. "none" keeps the text as it is.
+    normalize: str = "NFC"
 
     def __post_init__(self) -> None:
         s = "data"
@@ -55,9 +94,7 @@ class DataConfig:
             self.dataset,
             "give a dataset name such as 'tinyshakespeare' or a path to a text file or folder",
         )
-        _check(
-            self.tokenizer in TOKENIZERS, s, "tokenizer", self.tokenizer, f"choose one of {list(TOKENIZERS)}"
-        )
+        _choice(s, self, "tokenizer", TOKENIZERS)
         _check(
             _is_int(self.vocab_size) and 2 <= self.vocab_size <= 1_000_000,
             s,
@@ -65,13 +102,9 @@ class DataConfig:
             self.vocab_size,
             "an integer in [2, 1000000]",
         )
-        _check(
-            _is_number(self.val_fraction) and 0 < self.val_fraction < 1,
-            s,
-            "val_fraction",
-            self.val_fraction,
-            "a number strictly between 0 and 1",
-        )
+        v = self.val_fraction
+        _check(_is_number(v) and 0 < v < 1, s, "val_fraction", v, "a number strictly between 0 and 1")
+        _choice(s, self, "normalize", NORMALIZATIONS)
 
 
 @dataclass
@@ -90,10 +123,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         s = "model"
-        _check(self.arch in ARCHES, s, "arch", self.arch, f"choose one of {list(ARCHES)}")
-        for name in ("n_layer", "n_head", "n_embd", "block_size"):
-            v = getattr(self, name)
-            _check(_is_int(v) and v >= 1, s, name, v, "a positive integer")
+        _choice(s, self, "arch", ARCHES)
+        _positive_ints(s, self, "n_layer", "n_head", "n_embd", "block_size")
         if self.arch == "transformer":
             _check(
                 self.n_embd % self.n_head == 0,
@@ -109,13 +140,13 @@ class ModelConfig:
             self.dropout,
             "a number in [0, 1)",
         )
-        _check(isinstance(self.tie_weights, bool), s, "tie_weights", self.tie_weights, "True or False")
-        _check(isinstance(self.bias, bool), s, "bias", self.bias, "True or False")
+        _bools(s, self, "tie_weights", "bias")
+        v = self.vocab_size
         _check(
-            self.vocab_size is None or (_is_int(self.vocab_size) and self.vocab_size >= 2),
+            v is None or (_is_int(v) and v >= 2),
             s,
             "vocab_size",
-            self.vocab_size,
+            v,
             "None (set from the tokenizer) or an integer >= 2",
         )
 
@@ -148,58 +179,33 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         s = "train"
-        for name in ("batch_size", "max_iters", "eval_interval", "eval_iters"):
-            v = getattr(self, name)
-            _check(_is_int(v) and v >= 1, s, name, v, "a positive integer")
+        _positive_ints(s, self, "batch_size", "max_iters", "eval_interval", "eval_iters")
+        v = self.warmup_iters
+        _check(_is_int(v) and v >= 0, s, "warmup_iters", v, "an integer >= 0")
+        lr = self.learning_rate
+        _check(_is_number(lr) and lr > 0, s, "learning_rate", lr, "a positive number such as 3e-4")
+        v = self.min_lr
         _check(
-            _is_int(self.warmup_iters) and self.warmup_iters >= 0,
-            s,
-            "warmup_iters",
-            self.warmup_iters,
-            "an integer >= 0",
-        )
-        _check(
-            _is_number(self.learning_rate) and self.learning_rate > 0,
-            s,
-            "learning_rate",
-            self.learning_rate,
-            "a positive number such as 3e-4",
-        )
-        _check(
-            self.min_lr is None or (_is_number(self.min_lr) and 0 <= self.min_lr <= self.learning_rate),
+            v is None or (_is_number(v) and 0 <= v <= lr),
             s,
             "min_lr",
-            self.min_lr,
-            f"None or a number in [0, learning_rate={self.learning_rate}]",
+            v,
+            f"None or a number in [0, learning_rate={lr}]",
         )
-        _check(
-            _is_number(self.weight_decay) and self.weight_decay >= 0,
-            s,
-            "weight_decay",
-            self.weight_decay,
-            "a number >= 0",
-        )
+        v = self.weight_decay
+        _check(_is_number(v) and v >= 0, s, "weight_decay", v, "a number >= 0")
         for name in ("beta1", "beta2"):
             v = getattr(self, name)
             _check(_is_number(v) and 0 <= v < 1, s, name, v, "a number in [0, 1)")
-        _check(
-            _is_number(self.grad_clip) and self.grad_clip >= 0,
-            s,
-            "grad_clip",
-            self.grad_clip,
-            "a number >= 0 (0 disables clipping)",
-        )
+        v = self.grad_clip
+        _check(_is_number(v) and v >= 0, s, "grad_clip", v, "a number >= 0 (0 disables clipping)")
         _check(_is_int(self.seed), s, "seed", self.seed, "an integer")
-        _check(self.device in DEVICES, s, "device", self.device, f"choose one of {list(DEVICES)}")
-        _check(self.dtype in DTYPES, s, "dtype", self.dtype, f"choose one of {list(DTYPES)}")
-        _check(isinstance(self.compile, bool), s, "compile", self.compile, "True or False")
+        _choice(s, self, "device", DEVICES)
+        _choice(s, self, "dtype", DTYPES)
+        _bools(s, self, "compile")
+        v = self.checkpoint_interval
         _check(
-            self.checkpoint_interval is None
-            or (_is_int(self.checkpoint_interval) and self.checkpoint_interval >= 1),
-            s,
-            "checkpoint_interval",
-            self.checkpoint_interval,
-            "None or a positive integer",
+            v is None or (_is_int(v) and v >= 1), s, "checkpoint_interval", v, "None or a positive integer"
         )
 
     @property
@@ -248,14 +254,7 @@ class RunConfig:
         """A copy with fields replaced; keys are field names (``n_layer``) or dotted (``model.n_layer``)."""
         parts: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}}
         for key, value in overrides.items():
-            if "." in key:
-                sec, name = key.split(".", 1)
-                if sec not in parts or name not in {f.name for f in fields(_SECTIONS[sec])}:
-                    raise ConfigError(f"unknown setting {key!r}; valid settings: {sorted(_FIELD_SECTION)}")
-            elif key in _FIELD_SECTION:
-                sec, name = _FIELD_SECTION[key], key
-            else:
-                raise ConfigError(f"unknown setting {key!r}; valid settings: {sorted(_FIELD_SECTION)}")
+            sec, name = _locate(key)
             parts[sec][name] = value
         return RunConfig(
             data=dataclasses.replace(self.data, **parts["data"]),
@@ -263,6 +262,26 @@ class RunConfig:
             train=dataclasses.replace(self.train, **parts["train"]),
             preset=self.preset,
         )
+
+
+SETTINGS = tuple(sorted(_FIELD_SECTION))  # every flat setting name, for validation and messages
+
+
+def _locate(key: str) -> tuple[str, str]:
+    """The (section, field) a setting name means: flat, or dotted for an explicit section."""
+    if not isinstance(key, str):
+        raise ConfigError(
+            f"setting names are strings, got {key!r}", str(key), key, f"one of {list(SETTINGS)}"
+        )
+    sec, _, name = key.rpartition(".")
+    if sec and sec in _SECTIONS and name in {f.name for f in fields(_SECTIONS[sec])}:
+        return sec, name
+    if not sec and key in _FIELD_SECTION:
+        return _FIELD_SECTION[key], key
+    close = difflib.get_close_matches(name, SETTINGS, n=1)
+    hint = f" (write it as {name!r})" if sec and name in _FIELD_SECTION else ""
+    hint = hint or (f" (did you mean {close[0]!r}?)" if close else "")
+    raise ConfigError(f"unknown setting {key!r}{hint}; valid settings: {list(SETTINGS)}", key)
 
 
 def _build(cls: type, values: dict[str, Any], section: str) -> Any:
@@ -273,19 +292,37 @@ def _build(cls: type, values: dict[str, Any], section: str) -> Any:
     return cls(**values)
 
 
-# Presets. 'reference' is the original guide's experiment, unchanged; the others scale it down.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "smoke": {  # seconds on a CPU: for tests and for checking that a notebook runs at all
-        "data": dict(tokenizer="char"),
-        "model": dict(n_layer=1, n_head=2, n_embd=32, block_size=32, dropout=0.0),
-        "train": dict(
+@dataclass(frozen=True)
+class Preset:
+    """A named set of settings and what it is meant for.
+
+    ``gpu_memory_gb`` is the GPU memory it needs (None: sized for a CPU); notebook 00 recommends the
+    largest preset whose need the runtime meets, and the out-of-memory advice names the smaller ones.
+    """
+
+    purpose: str
+    data: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+    gpu_memory_gb: float | None = None
+
+
+# Presets, smallest first. 'reference' is the original guide's experiment, unchanged; the others scale it
+# down. The order matters: "a smaller preset" in advice means one listed earlier.
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(  # seconds on a CPU: for tests and for checking that a notebook runs at all
+        "tests; checking that a notebook runs",
+        data=dict(tokenizer="char"),
+        model=dict(n_layer=1, n_head=2, n_embd=32, block_size=32, dropout=0.0),
+        train=dict(
             batch_size=8, max_iters=20, eval_interval=10, eval_iters=2, learning_rate=1e-3, warmup_iters=2
         ),
-    },
-    "cpu": {  # a few minutes on 2 CPU cores, and the loss falls well below the unigram baseline
-        "data": dict(tokenizer="char"),
-        "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
-        "train": dict(
+    ),
+    "cpu": Preset(  # a few minutes on 2 CPU cores, and the loss falls well below the unigram baseline
+        "`make run`: a few minutes for both models on 2 CPU cores",
+        data=dict(tokenizer="char"),
+        model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
+        train=dict(
             batch_size=32,
             max_iters=2000,
             eval_interval=200,
@@ -294,15 +331,16 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             warmup_iters=100,
             min_lr=2e-4,
         ),
-    },
+    ),
     # nanoGPT's CPU example shape (4 layers, 128 wide, 4 heads, context 64, batch 12, 2000 steps, no
     # biases, dropout 0; its recipe reaches val 1.886) with a better recipe at the same steps and tokens:
     # 8x the peak learning rate, half the warm-up, cosine decay to zero, weight decay 0.2, beta1 0.8.
     # See docs/benchmarks.md.
-    "nanogpt-cpu": {
-        "data": dict(tokenizer="char"),
-        "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False),
-        "train": dict(
+    "nanogpt-cpu": Preset(
+        "nanoGPT's CPU example at the same steps and tokens, with a better recipe",
+        data=dict(tokenizer="char"),
+        model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False),
+        train=dict(
             batch_size=12,
             max_iters=2000,
             eval_interval=500,
@@ -314,11 +352,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             beta1=0.8,
             beta2=0.99,
         ),
-    },
-    "t4": {  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps
-        "data": dict(tokenizer="word", vocab_size=10000),
-        "model": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2),
-        "train": dict(
+    ),
+    "t4": Preset(  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps
+        "a free Colab T4 (16 GB)",
+        data=dict(tokenizer="word", vocab_size=10000),
+        model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2),
+        train=dict(
             batch_size=64,
             max_iters=3000,
             eval_interval=250,
@@ -326,11 +365,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             learning_rate=6e-4,
             warmup_iters=100,
         ),
-    },
-    "reference": {  # the original guide: batch 64, context 256, 512 wide, 8 heads, 6 layers, 5000 iters
-        "data": dict(tokenizer="word", vocab_size=10000),
-        "model": dict(n_layer=6, n_head=8, n_embd=512, block_size=256, dropout=0.2),
-        "train": dict(
+        gpu_memory_gb=12,
+    ),
+    "reference": Preset(  # the original guide: batch 64, context 256, 512 wide, 8 heads, 6 layers, 5000 iters
+        "the original guide's experiment (a GPU with 30 GB or more)",
+        data=dict(tokenizer="word", vocab_size=10000),
+        model=dict(n_layer=6, n_head=8, n_embd=512, block_size=256, dropout=0.2),
+        train=dict(
             batch_size=64,
             max_iters=5000,
             eval_interval=250,
@@ -338,20 +379,47 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             learning_rate=3e-4,
             warmup_iters=100,
         ),
-    },
+        gpu_memory_gb=30,
+    ),
 }
+DEFAULT_PRESET = "cpu"  # the command line's and the notebooks' default: runs anywhere in minutes
 
 
 def preset_names() -> list[str]:
     return list(PRESETS)
 
 
+def smaller_presets(name: str) -> list[str]:
+    """The presets listed before ``name`` (smaller ones), nearest first; all but the largest if unknown."""
+    names = preset_names()
+    before = names[: names.index(name)] if name in names else names[:-1]
+    return list(reversed(before))
+
+
 def make_config(preset: str = "smoke", **overrides: Any) -> RunConfig:
-    """The named preset with ``overrides`` applied, validated."""
+    """The named preset with ``overrides`` (flat setting names, see the module docstring) applied, validated."""
     if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {preset_names()}")
+        raise ConfigError(
+            f"unknown preset {preset!r}; choose one of {preset_names()}",
+            "preset",
+            preset,
+            f"one of {preset_names()}",
+        )
     p = PRESETS[preset]
-    base = RunConfig(
-        DataConfig(**p["data"]), ModelConfig(**p["model"]), TrainConfig(**p["train"]), preset=preset
-    )
+    base = RunConfig(DataConfig(**p.data), ModelConfig(**p.model), TrainConfig(**p.train), preset=preset)
     return base.override(**overrides) if overrides else base
+
+
+def presets_markdown() -> str:
+    """The presets side by side (notebook 00's table and the README's): every entry of ``PRESETS``."""
+    lines = [
+        "| preset | tokenizer | layers x width | context | steps x batch | meant for |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, preset in PRESETS.items():
+        c = make_config(name)
+        lines.append(
+            f"| `{name}` | {c.data.tokenizer} | {c.model.n_layer} x {c.model.n_embd} | {c.model.block_size} "
+            f"| {c.train.max_iters:,} x {c.train.batch_size} | {preset.purpose} |"
+        )
+    return "\n".join(lines)

@@ -1,5 +1,10 @@
 """Corpus loading, the train/validation split, and random-window batches.
 
+Every text is cleaned the same way before anything else sees it (:func:`normalize_text`): a leading
+byte-order mark is dropped, Windows and old Mac line endings become ``\n``, and the text is put in
+Unicode NFC form by default, so Korean typed as separate jamo (NFD, as some systems save files) is the
+same text as Korean typed as syllables.
+
 The split is made on the *text* (the first 90% of characters train, the rest validate), before any
 tokenizer sees it. Every tokenizer is therefore trained on training text only and evaluated on the
 very same validation characters, which is what makes bits per character comparable across tokenizers.
@@ -11,6 +16,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import unicodedata
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -126,17 +132,43 @@ def _download(info: KnownDataset, dest_dir: Path, searched: list[Path]) -> Path:
             os.remove(tmp_name)
 
 
+def normalize_text(text: str, form: str = "NFC") -> str:
+    """``text`` without a leading byte-order mark, with ``\n`` line endings, in Unicode ``form``
+    ("NFC", "NFKC", or "none" to keep the characters as they are)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if form == "none" else unicodedata.normalize(form, text)
+
+
+def _likely_encoding(raw: bytes) -> str:
+    """The legacy encoding a non-UTF-8 file most likely uses, for the advice in the error message."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for enc in ("cp949", "cp1252"):  # Korean Windows, then Western Windows (curly quotes in 0x80-0x9f)
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc == "cp949" and any("\uac00" <= c <= "\ud7a3" for c in text):
+            return "cp949"
+        if enc == "cp1252" and any(0x80 <= b <= 0x9F for b in raw):
+            return "cp1252"
+    return "latin1"
+
+
 def read_text_file(path: Path) -> str:
     raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{path} looks like a binary file (it contains NUL bytes); give a UTF-8 text file.")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        enc = _likely_encoding(raw)
         raise DataError(
-            f"{path} is not valid UTF-8 at byte {exc.start} (line {line}); convert it, e.g. "
-            f"`iconv -f latin1 -t utf-8 {path.name} > fixed.txt`."
+            f"{path} is not valid UTF-8 at byte {exc.start} (line {line}) and looks like {enc}; convert it, "
+            f"e.g. `iconv -f {enc} -t utf-8 {path.name} > fixed.txt`."
         ) from exc
 
 
@@ -144,8 +176,10 @@ def load_text(
     name_or_path: str | os.PathLike = "tinyshakespeare",
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
+    normalize: str = "NFC",
 ) -> str:
-    """The corpus as one string: a known dataset, a UTF-8 file, or every text file in a folder (sorted)."""
+    """The corpus as one string: a known dataset, a UTF-8 file, or every text file in a folder (sorted),
+    each cleaned by :func:`normalize_text`."""
     path = resolve_dataset(name_or_path, data_dir, download)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
@@ -154,11 +188,16 @@ def load_text(
                 f"folder {path} holds no text files ({', '.join(TEXT_SUFFIXES)}); add some or "
                 "point at a file."
             )
-        text = "\n\n".join(read_text_file(p) for p in files)
+        text = "\n\n".join(normalize_text(read_text_file(p), normalize) for p in files)
     else:
-        text = read_text_file(path)
+        text = normalize_text(read_text_file(path), normalize)
     if not text.strip():
         raise DataError(f"the corpus at {path} is empty; give a text with some content.")
+    if len(set(text)) < 2:
+        raise DataError(
+            f"the corpus at {path} has a single distinct character ({text[0]!r}); there is nothing to "
+            "predict. Give a text with some variety."
+        )
     return text
 
 
@@ -167,6 +206,11 @@ def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     if not 0 < val_fraction < 1:
         raise DataError(f"val_fraction={val_fraction} must be strictly between 0 and 1")
     cut = int(len(text) * (1 - val_fraction))
+    if cut == 0 or cut == len(text):
+        raise DataError(
+            f"a text of {len(text)} characters cannot be split into training and validation parts at "
+            f"val_fraction={val_fraction}; give a longer text."
+        )
     return text[:cut], text[cut:]
 
 

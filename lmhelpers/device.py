@@ -154,15 +154,26 @@ def on_colab() -> bool:
 
 
 def recommend_preset(report: dict[str, Any]) -> tuple[str, str]:
-    """The preset that fits this runtime, with the reason, for notebook 00."""
+    """The preset that fits this runtime, with the reason, for notebook 00: on a CUDA GPU the largest
+    preset whose ``gpu_memory_gb`` it has, elsewhere the default CPU preset."""
+    from .config import DEFAULT_PRESET, PRESETS
+
     if report["device"] == "cuda":
         mem = report.get("gpu_memory_gb", 0)
-        if mem >= 30:
-            return "reference", f"{report['device_name']} with {mem} GB runs the original guide's experiment."
-        return (
-            "t4",
-            f"{report['device_name']} with {mem} GB: the t4 preset fits its memory and a Colab session.",
-        )
+        fits = [n for n, p in PRESETS.items() if p.gpu_memory_gb is not None and p.gpu_memory_gb <= mem]
+        if fits:
+            name = fits[-1]
+            return (
+                name,
+                f"{report['device_name']} with {mem} GB: {name} is meant for {PRESETS[name].purpose}.",
+            )
+        return DEFAULT_PRESET, f"{report['device_name']} has only {mem} GB: start with {DEFAULT_PRESET}."
     if report["device"] == "mps":
-        return "cpu", "Apple GPU: start with the cpu preset, then scale up with overrides."
-    return "cpu", "No GPU: the cpu preset trains in a few minutes and still learns visibly."
+        return (
+            DEFAULT_PRESET,
+            f"Apple GPU: start with the {DEFAULT_PRESET} preset, then scale up with overrides.",
+        )
+    return (
+        DEFAULT_PRESET,
+        f"No GPU: the {DEFAULT_PRESET} preset trains in a few minutes and still learns visibly.",
+    )

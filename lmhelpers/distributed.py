@@ -132,6 +132,37 @@ def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def local_rows(batch: torch.Tensor, dist_info: DistInfo) -> torch.Tensor:
+    """This rank's rows of a global batch; the whole batch when not distributed."""
+    return shard(batch, dist_info.rank, dist_info.world_size) if dist_info.enabled else batch
+
+
+def train_batch(
+    dataset,
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    dist_info: DistInfo,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's training batch: every rank draws the same global batch and keeps its own rows."""
+    if not dist_info.enabled:
+        return dataset.get_batch("train", batch_size, block_size, generator, device)
+    xs, ys = dataset.get_batch("train", batch_size * dist_info.world_size, block_size, generator)
+    x, y = local_rows(xs, dist_info), local_rows(ys, dist_info)
+    if device.type == "cuda":  # pinned memory lets the copy overlap with compute
+        x, y = x.pin_memory(), y.pin_memory()
+    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def mean_over_ranks(losses: list[torch.Tensor], dist_info: DistInfo) -> float:
+    """The mean of per-batch losses over every rank's shards (equal shards: the global batch's mean)."""
+    if not dist_info.enabled:
+        return torch.stack(losses).mean().item()
+    total = all_reduce_sum(torch.stack(losses).sum()).item()
+    return total / (len(losses) * dist_info.world_size)
+
+
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()

@@ -1,11 +1,15 @@
 """A whole run, end to end: data, tokenizer, model, training, metrics, samples and the run record.
 
-Notebooks call the steps one at a time to show them; the command line and batch runs call
-``run_experiment``. Both produce the same record.
+Notebooks call the steps one at a time to show them; the command line calls ``run_experiment``. Both
+produce the same record. The tokenizer is saved (with what it was trained on) in one place,
+:func:`save_tokenizer`, and reused only when that still matches; whether training resumes is decided in
+:mod:`lmhelpers.resume`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, replace
@@ -21,6 +25,7 @@ from .generation import encode_prompt, generate, sample_text
 from .metrics import summarize_loss
 from .models import build_model, model_summary
 from .records import new_record, save_record
+from .resume import start_or_resume
 from .tokenizers import Tokenizer, TokenizerError, load_tokenizer, train_tokenizer
 
 
@@ -32,6 +37,11 @@ class PreparedData:
     val_text: str
     tokenizer: Tokenizer
     dataset: TokenDataset
+    reused_from: Path | None = None  # the saved tokenizer used, when one was reused
+
+    @property
+    def tokenizer_origin(self) -> str:
+        return str(self.reused_from) if self.reused_from else "trained here on the training text"
 
     def describe(self) -> dict[str, Any]:
         d = {
@@ -47,19 +57,63 @@ class PreparedData:
         return d
 
 
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_SOURCE = "tokenizer.source.json"  # what the tokenizer beside it was trained on
+
+
+def tokenizer_source(config: RunConfig, train_text: str) -> dict[str, Any]:
+    """Everything a trained tokenizer depends on: change any of it and the tokenizer must be trained again."""
+    return {
+        "kind": config.data.tokenizer,
+        "vocab_size": config.data.vocab_size,
+        "normalize": config.data.normalize,
+        "train_text_sha256": hashlib.sha256(train_text.encode("utf-8")).hexdigest(),
+    }
+
+
+def save_tokenizer(tokenizer: Tokenizer, config: RunConfig, train_text: str, folder: str | os.PathLike) -> Path:
+    """Save ``tokenizer`` and what it was trained on (``config``'s data settings, a digest of
+    ``train_text``) into ``folder``: the one place tokenizers are saved."""
+    folder = Path(folder)
+    path = tokenizer.save(folder / TOKENIZER_FILE)
+    source = json.dumps(tokenizer_source(config, train_text), indent=2)
+    (folder / TOKENIZER_SOURCE).write_text(source + "\n", encoding="utf-8")
+    return path
+
+
+def reusable_tokenizer(folder: str | os.PathLike, config: RunConfig, train_text: str) -> Tokenizer | None:
+    """The tokenizer saved in ``folder`` if it was trained exactly as ``config`` asks on this training
+    text; None otherwise (another kind, vocabulary cap, corpus or normalisation: train a new one)."""
+    folder = Path(folder)
+    try:
+        saved = json.loads((folder / TOKENIZER_SOURCE).read_text(encoding="utf-8"))
+        if saved != tokenizer_source(config, train_text):
+            return None
+        return load_tokenizer(folder / TOKENIZER_FILE)
+    except (OSError, ValueError, TokenizerError):
+        return None
+
+
 def prepare_data(
     config: RunConfig,
     data_dir: str | os.PathLike | None = None,
     tokenizer: Tokenizer | str | os.PathLike | None = None,
+    reuse_from: str | os.PathLike | None = None,
 ) -> PreparedData:
     """Load and split the corpus, then train ``config.data.tokenizer`` on the training text only.
 
-    ``tokenizer`` may be a ready tokenizer or the path of one saved by notebook 01; its kind must match.
+    ``tokenizer`` may be a ready tokenizer or the path of a saved one; its kind must match. With
+    ``reuse_from`` (a folder where :func:`save_tokenizer` wrote, such as notebook 01's), the tokenizer
+    there is used when it was trained as ``config`` asks on this very text, and trained anew otherwise.
     """
-    text = load_text(config.data.dataset, data_dir)
+    text = load_text(config.data.dataset, data_dir, normalize=config.data.normalize)
     train_text, val_text = split_text(text, config.data.val_fraction)
     if isinstance(tokenizer, (str, os.PathLike)):
         tokenizer = load_tokenizer(tokenizer)
+    reused = None
+    if tokenizer is None and reuse_from is not None:
+        tokenizer = reusable_tokenizer(reuse_from, config, train_text)
+        reused = Path(reuse_from) / TOKENIZER_FILE if tokenizer is not None else None
     if tokenizer is None:
         tokenizer = train_tokenizer(config.data.tokenizer, train_text, config.data.vocab_size)
     elif tokenizer.kind != config.data.tokenizer:
@@ -69,7 +123,7 @@ def prepare_data(
         )
     dataset = TokenDataset.from_text(train_text, val_text, tokenizer)
     dataset.check_block_size(config.model.block_size)
-    return PreparedData(train_text, val_text, tokenizer, dataset)
+    return PreparedData(train_text, val_text, tokenizer, dataset, reused)
 
 
 def with_vocab(config: RunConfig, tokenizer: Tokenizer) -> RunConfig:
@@ -77,21 +131,43 @@ def with_vocab(config: RunConfig, tokenizer: Tokenizer) -> RunConfig:
     return replace(config, model=replace(config.model, vocab_size=tokenizer.vocab_size))
 
 
+def corpus_line(text: str, tokenizer: Tokenizer, max_chars: int = 60) -> str:
+    """A line of ``text`` to show or prompt with: the first one of some length that ``tokenizer`` can
+    encode (cut at a word boundary near ``max_chars``). Defaults chosen this way work for a corpus in
+    any script, where a fixed English sentence would hold characters the tokenizer never saw."""
+    fallback = ""
+    for line in (ln.strip() for ln in text.splitlines()):
+        if not line:
+            continue
+        cut = line if len(line) <= max_chars else line[:max_chars].rsplit(" ", 1)[0] or line[:max_chars]
+        try:
+            encode_prompt(tokenizer, cut)
+        except TokenizerError:
+            continue
+        if len(cut) >= 12:
+            return cut
+        fallback = fallback or cut
+    return fallback or text.strip()[:max_chars]
+
+
 def default_prompt(config: RunConfig, val_text: str, tokenizer: Tokenizer | None = None) -> str:
     """'ROMEO:' for Shakespeare; otherwise the opening of the validation text.
 
-    With ``tokenizer``, a prompt it would refuse (a word vocabulary that knows none of its words) is
-    replaced by the tokenizer's most frequent word, or by the empty prompt where it knows no word at all.
+    With ``tokenizer``, a prompt it would refuse (characters it never saw, a word vocabulary that knows
+    none of its words) is replaced by a line of the validation text it can encode, then by its most
+    frequent word, and at last by the empty prompt.
     """
     prompt = "ROMEO:" if config.data.dataset == "tinyshakespeare" else val_text.lstrip()[:32] or "\n"
     if tokenizer is None:
         return prompt
-    try:
-        tokenizer.check_prompt(prompt)
-    except TokenizerError:
-        words = getattr(tokenizer, "common_words", lambda n: [])(1)
-        return words[0] if words else ""
-    return prompt
+    words = getattr(tokenizer, "common_words", lambda n: [])(1)
+    for candidate in (prompt, corpus_line(val_text, tokenizer, 32), *words):
+        try:
+            encode_prompt(tokenizer, candidate)
+        except TokenizerError:
+            continue
+        return candidate
+    return ""
 
 
 @torch.no_grad()
@@ -178,6 +254,7 @@ def finish_run(
         checkpoint=str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
         **(extra or {}),
     )
+    save_tokenizer(prepared.tokenizer, config, prepared.train_text, out_dir)
     save_record(record, out_dir)
     plt.close(plot_curves([record], out_dir / "curves.png"))
     return record
@@ -188,25 +265,30 @@ def run_experiment(
     out_dir: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
     checkpoint_path: str | os.PathLike | None = None,
-    resume: bool = False,
+    resume: bool | str = "auto",
     progress: bool = True,
     name: str | None = None,
     prepared: PreparedData | None = None,
     prompt: str | None = None,
+    log: Any = print,
 ) -> dict[str, Any] | None:
-    """Train one model as ``config`` says and write its record, curves and checkpoint under ``out_dir``.
+    """Train one model as ``config`` says and write its record, curves, tokenizer and checkpoint under
+    ``out_dir``.
 
-    With ``resume=True`` and an existing checkpoint, training continues from it (after a Colab
-    disconnect, say) instead of starting over. Under ``torchrun`` every rank trains (DDP, see
-    :mod:`lmhelpers.distributed`) and only rank 0 writes and returns the record; the others return None.
+    ``resume`` follows :mod:`lmhelpers.resume`: by default a compatible checkpoint is continued (after a
+    Colab disconnect, say), none means step 0, and a different run already there stops this one. Under
+    ``torchrun`` every rank trains (DDP, see :mod:`lmhelpers.distributed`) and only rank 0 writes and
+    returns the record; the others return None.
     """
     from .distributed import env_info
     from .training import Trainer
 
     out_dir = Path(out_dir)
     main_rank = env_info().is_main
-    if main_rank:
+    ckpt = Path(checkpoint_path) if checkpoint_path else out_dir / "checkpoint.pt"
+    if main_rank:  # fail before training, not after, when results could not be written
         check_writable(out_dir)
+        check_writable(ckpt.parent)
     device = pick_device(config.train.device)
     prepared = prepared or prepare_data(config, data_dir)
     if prompt is not None:
@@ -214,9 +296,6 @@ def run_experiment(
     config = with_vocab(config, prepared.tokenizer)
     torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
     model = build_model(config.model)
-    ckpt = Path(checkpoint_path) if checkpoint_path else out_dir / "checkpoint.pt"
-    if main_rank:
-        check_writable(ckpt.parent)  # a checkpoint folder elsewhere must be writable too, before training
     trainer = Trainer(
         model,
         prepared.dataset,
@@ -226,17 +305,71 @@ def run_experiment(
         checkpoint_path=ckpt,
         progress=progress,
     )
-    if resume and ckpt.exists():
-        trainer.resume(ckpt)
+    message = start_or_resume(trainer, out_dir, resume)
+    if main_rank and log:
+        log(message)
     trainer.fit()
     if not main_rank:
         return None
-    prepared.tokenizer.save(out_dir / "tokenizer.json")
     return finish_run(trainer, prepared, out_dir, name=name, prompt=prompt)
 
 
+def load_or_train(
+    out_dir: str | os.PathLike,
+    config: RunConfig,
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool | str = "auto",
+    prepared: PreparedData | None = None,
+) -> dict[str, Any]:
+    """The run record in ``out_dir`` when it is of this very config; otherwise train it there.
+
+    A record of different settings is not used in place of this one (its figures would be
+    another run's): training then goes through :func:`run_experiment`, whose resume rule refuses to
+    overwrite it and says how to keep both.
+    """
+    from .checkpoint import config_differences
+    from .records import RecordError, load_record
+
+    out_dir = Path(out_dir)
+    try:
+        record = load_record(out_dir)
+    except RecordError:
+        print(f"{out_dir.name}: no record yet, training {config.model.arch} now")
+    else:
+        differences = config_differences(RunConfig.from_dict(record["config"]), config, "record")
+        if not differences:
+            print(f"{out_dir.name}: using the record at {record['path']}")
+            return record
+        print(f"{out_dir.name}: the record there is of other settings ({'; '.join(differences)})")
+    prepared = prepared or prepare_data(config)
+    return run_experiment(config, out_dir, checkpoint_path=checkpoint_path, resume=resume, prepared=prepared)
+
+
+def compare_positions(
+    models: list[Any], n_windows: int = 1024, data_dir: str | os.PathLike | None = None
+) -> dict[str, list[float]]:
+    """Validation loss by context position for each trained model (``checkpoint.TrainedModel``).
+
+    Models that read the text through the same tokenizer with the same context are scored on the very
+    same validation windows (:func:`lmhelpers.metrics.position_losses`).
+    """
+    from .metrics import position_losses
+
+    datasets: dict[str, TokenDataset] = {}
+    curves = {}
+    for m in models:
+        key = json.dumps(m.tokenizer.to_dict(), sort_keys=True)
+        if key not in datasets:
+            datasets[key] = prepare_data(m.config, data_dir, tokenizer=m.tokenizer).dataset
+        curves[m.name] = position_losses(m.model, datasets[key], n_windows, seed=m.config.train.seed)
+    return curves
+
+
 def check_writable(folder: Path) -> None:
-    """Fail before training, not after, when results could not be written."""
+    """Fail before training, not after, when results could not be written. Folders this check had to
+    make are removed again, so a run that fails later leaves no empty folders behind."""
+    folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"  # per process: torchrun ranks check at once
@@ -246,3 +379,9 @@ def check_writable(folder: Path) -> None:
         raise PermissionError(
             f"cannot write results to {folder} ({exc}); choose another output directory."
         ) from exc
+    finally:
+        for p in made:  # deepest first
+            try:
+                p.rmdir()
+            except OSError:
+                pass

@@ -20,6 +20,7 @@ RNN has no window: it conditions on the whole history.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -39,14 +40,37 @@ def window_start(n_tokens: int, start: int, block_size: int) -> int:
     return n_tokens - max(1, block_size // 2)
 
 
+# Generation is one forward step per token: a million tokens take minutes on a GPU and hours on a CPU.
+# Past this bound a typo (10**9) would run until killed; generate in pieces for more.
+MAX_NEW_TOKENS = 100_000
+
+
+def check_temperature(temperature: Any) -> None:
+    """A finite number (<= 0 means greedy); anything else is refused with a message naming it."""
+    ok = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
+    if not ok or not math.isfinite(temperature) or temperature > 1e6:
+        raise ValueError(
+            f"temperature={temperature!r} is invalid: a finite number such as 0.8 (0 or below: greedy)"
+        )
+
+
 def _check_args(vocab_size: int, max_new_tokens: int, top_k: int | None, top_p: float | None) -> None:
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens={max_new_tokens!r} is invalid: an integer >= 1")
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, int)
+        or not 1 <= max_new_tokens <= MAX_NEW_TOKENS
+    ):
+        raise ValueError(
+            f"max_new_tokens={max_new_tokens!r} is invalid: an integer >= 1 and at most {MAX_NEW_TOKENS:,} "
+            "(generate in several calls for more)"
+        )
     if top_k is not None and (
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= vocab_size
     ):
         raise ValueError(f"top_k={top_k!r} is invalid: None or an integer in [1, vocab_size={vocab_size}]")
-    if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
+    if top_p is not None and not (
+        isinstance(top_p, (int, float)) and not isinstance(top_p, bool) and 0 < top_p <= 1
+    ):
         raise ValueError(f"top_p={top_p!r} is invalid: None or a number in (0, 1]")
 
 
@@ -73,9 +97,12 @@ def sample_next(
     temperature <= 0 means greedy decoding (argmax). Otherwise: divide by temperature, keep the top_k
     most likely tokens, then the smallest set whose probability reaches top_p (nucleus), and sample.
     """
+    check_temperature(temperature)
     if temperature <= 0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits.float() / temperature  # float32: autocast may hand us bf16/fp16 logits
+    if temperature < 1e-3:  # so cold that exp() overflows: the same as greedy, without the inf/nan
+        return logits.argmax(dim=-1, keepdim=True)
     if top_k is not None and top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -110,6 +137,7 @@ def generate(
     """
     cfg = model.config
     _check_args(cfg.vocab_size, max_new_tokens, top_k, top_p)
+    check_temperature(temperature)
     device = next(model.parameters()).device
     out = _as_batch(prompt, device)
     generator = None
@@ -151,12 +179,19 @@ def generate(
     return out
 
 
-def encode_prompt(tokenizer: Any, prompt: str) -> list[int]:
+def encode_prompt(tokenizer: Any, prompt: str, normalize: str = "NFC") -> list[int]:
     """The prompt's ids; a TokenizerError (a ValueError) when the tokenizer cannot use the prompt.
 
-    A char tokenizer refuses unknown characters; a word tokenizer refuses a prompt whose words are all
-    out of its vocabulary (it would condition on ``<unk>`` alone), listing them.
+    The prompt is cleaned as the corpus was (:func:`lmhelpers.data.normalize_text`, NFC by default), so
+    a prompt typed in decomposed form finds the characters and words the tokenizer learnt. A char
+    tokenizer refuses unknown characters; a word tokenizer refuses a prompt whose words are all out of
+    its vocabulary (it would condition on ``<unk>`` alone), listing them.
     """
+    from .data import normalize_text
+
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt={prompt!r} is invalid: a string (it may be empty)")
+    prompt = normalize_text(prompt, normalize)
     check = getattr(tokenizer, "check_prompt", None)
     if check is not None:
         check(prompt)

@@ -1,26 +1,13 @@
-"""Figures and tables drawn from run records (see records.py), so any run can be compared with any other."""
+"""Every figure the series draws: training curves, loss by position, attention maps, trade-offs, tokenizers."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt  # headless, matplotlib falls back to Agg by itself
-
-TABLE_COLUMNS = [
-    ("run", "name"),
-    ("model", "arch"),
-    ("tokenizer", "tokenizer"),
-    ("params", "params"),
-    ("tokens/s", "tokens_per_second"),
-    ("gen tok/s", "generation_tokens_per_second"),
-    ("val loss", "loss"),
-    ("perplexity", "perplexity"),
-    ("bits/char", "bits_per_char"),
-    ("train s", "train_seconds"),
-]
 
 
 def _label(record: dict[str, Any]) -> str:
@@ -104,47 +91,6 @@ def plot_attention(
     return fig
 
 
-def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat row per run with the figures every comparison shows."""
-    rows = []
-    for rec in records:
-        cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
-        rows.append(
-            {
-                "name": _label(rec),
-                "arch": cfg["model"]["arch"],
-                "tokenizer": cfg["data"]["tokenizer"],
-                "params": rec.get("model", {}).get("params"),
-                "tokens_per_second": timings.get("tokens_per_second"),
-                "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
-                "loss": final.get("loss"),
-                "perplexity": final.get("perplexity"),
-                "bits_per_char": final.get("bits_per_char"),
-                "train_seconds": timings.get("train_seconds"),
-                "wall_seconds": timings.get("wall_seconds"),
-            }
-        )
-    return rows
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def markdown_table(rows: Sequence[dict[str, Any]], columns=TABLE_COLUMNS) -> str:
-    """A GitHub-flavoured Markdown table of ``comparison_rows`` output."""
-    head = "| " + " | ".join(title for title, _ in columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(_fmt(r.get(key)) for _, key in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
-
-
 def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None = None) -> plt.Figure:
     """Final bits per character against parameters and against wall time, one labelled point per run."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
@@ -164,6 +110,53 @@ def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | Non
     if path is not None:
         _save(fig, path)
     return fig
+
+
+def plot_tokenizers(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike | None = None):
+    """Bars of tokens per character, vocabulary size and encoding speed, one bar per tokenizer."""
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("tokens_per_char", "tokens per character (lower: shorter sequences)", False),
+        ("vocab_size", "vocabulary size (log scale)", True),
+        ("chars_per_second", "encoding speed (characters/s)", False),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 3.6))
+    names = [r["name"] for r in rows]
+    for ax, (key, title, log) in zip(axes, panels):
+        values = [r.get(key) or 0 for r in rows]
+        ax.bar(names, values, color=[f"C{i}" for i in range(len(rows))])
+        ax.set_title(title, fontsize=10)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot_sentence_attention(
+    model: Any,
+    tokenizer: Any,
+    sentence: str,
+    layer: int = -1,
+    head: int = 0,
+    path: str | os.PathLike | None = None,
+):
+    """The attention map of one layer and head for a real sentence (cropped to the context window)."""
+    import torch
+
+    ids = tokenizer.encode(sentence)[: model.config.block_size]
+    if not ids:
+        raise ValueError("the sentence encodes to no tokens; choose a longer one")
+    device = next(model.parameters()).device
+    maps = model.attention_maps(torch.tensor(ids, device=device))  # [n_layer, n_head, T, T]
+    n_layer, n_head = maps.shape[:2]
+    layer_no = range(n_layer)[layer]  # also checks the index
+    title = f"layer {layer_no + 1} of {n_layer}, head {range(n_head)[head] + 1} of {n_head}"
+    return plot_attention(maps[layer, head].float().cpu(), tokenizer.token_strings(ids), title, path)
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from .files import atomic_write
 
 RECORD_NAME = "record.json"
 RECORD_VERSION = 1
@@ -59,16 +60,9 @@ def save_record(record: dict[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".json":
         path = path / RECORD_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".record.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_json_safe(record), f, indent=2, ensure_ascii=False, allow_nan=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(
+        path, lambda f: json.dump(_json_safe(record), f, indent=2, ensure_ascii=False, allow_nan=False)
+    )
 
 
 def load_record(path: str | os.PathLike) -> dict[str, Any]:
@@ -92,9 +86,13 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def find_records(root: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every readable run record below ``root``, sorted by path; unreadable ones are skipped."""
+    """Every readable run record below ``root``, sorted by path; unreadable ones are skipped, and so are
+    earlier runs moved aside by a restart (folders named ``NAME.before-TIME``, see lmhelpers.resume)."""
     out = []
-    for p in sorted(Path(root).rglob(RECORD_NAME)):
+    root = Path(root)
+    for p in sorted(root.rglob(RECORD_NAME)):
+        if any(".before-" in part for part in p.relative_to(root).parts[:-1]):
+            continue
         try:
             out.append(load_record(p))
         except RecordError:

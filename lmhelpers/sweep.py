@@ -18,6 +18,7 @@ Sweep file format::
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -32,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from .batch import NOTEBOOKS_DIR
+from .batch import find_notebook, write_worker_parameters
 
 DONE = "DONE.json"
 
@@ -58,15 +59,20 @@ class RunResult:
     notebook: Path | None = None  # the executed notebook that failed, for the report
 
 
-def find_notebook(name: str | os.PathLike, base: Path | None = None) -> Path:
-    """A notebook by path, relative to ``base`` (the sweep file's folder), or by name in the notebooks/
-    folder beside it (a checkout's sweeps/ and notebooks/) or of this package's checkout."""
-    base = base or Path.cwd()
-    for candidate in (Path(name), base / name, base.parent / "notebooks" / name, NOTEBOOKS_DIR / name):
-        if candidate.is_file():
-            return candidate.resolve()
-    known = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
-    raise SweepError(f"notebook {str(name)!r} not found; give a path or one of {known}")
+def _notebook(name: str, base: Path, sweep_file: Path) -> Path:
+    try:
+        return find_notebook(name, base)
+    except FileNotFoundError as exc:
+        raise SweepError(f"{sweep_file}: {exc}") from None
+
+
+def run_fingerprint(spec: RunSpec) -> dict[str, Any]:
+    """What produced a run: its parameters and the notebooks it executed (names and contents). A run
+    marked done is skipped only while this is unchanged."""
+    return {
+        "parameters": spec.parameters,
+        "notebooks": {n.name: hashlib.sha256(n.read_bytes()).hexdigest() for n in spec.notebooks},
+    }
 
 
 def _slug(params: dict[str, Any]) -> str:
@@ -114,7 +120,7 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
             runs.append(
                 RunSpec(
                     _slug(point),
-                    [find_notebook(n, base) for n in default_nbs],
+                    [_notebook(n, base, path) for n in default_nbs],
                     merge_parameters(shared, point),
                 )
             )
@@ -126,7 +132,7 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
         runs.append(
             RunSpec(
                 str(run.get("name") or _slug(run.get("parameters") or {})),
-                [find_notebook(n, base) for n in nbs],
+                [_notebook(n, base, path) for n in nbs],
                 params,
             )
         )
@@ -142,20 +148,20 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
     return runs
 
 
-def execute_run(spec: RunSpec, run_dir: Path, threads: int | None = None) -> subprocess.CompletedProcess:
-    """Run one sweep point as ``python -m lmhelpers series`` in its own process (the same machinery as
-    ``make run``), logging to ``run_dir/run.log``."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    params_file = run_dir / "parameters.yaml"
-    params_file.write_text(yaml.safe_dump(spec.parameters, sort_keys=True), encoding="utf-8")
+def execute_run(
+    spec: RunSpec, run_dir: Path, threads: int | None = None, restart: bool = False
+) -> subprocess.CompletedProcess:
+    """Run one sweep point with ``lmhelpers.batch``'s worker (``run_series``, as ``make run`` does) in
+    a process of its own, logging to ``run_dir/run.log``. ``restart`` moves an earlier run aside first
+    (see :mod:`lmhelpers.resume`); otherwise an unfinished run of the same settings is continued."""
+    parameters = {**spec.parameters, "resume": "restart"} if restart else spec.parameters
+    write_worker_parameters(run_dir, spec.notebooks, parameters)
     env = dict(os.environ)
     if threads:
         # Parallel runs must share the cores: torch's default of one thread per core in every process
         # oversubscribes them, and OpenMP spin-waiting then slows everything down many times over.
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    cmd = [sys.executable, "-m", "lmhelpers", "series", "--out", str(run_dir), "--params", str(params_file)]
-    for nb in spec.notebooks:
-        cmd += ["--notebook", str(nb)]
+    cmd = [sys.executable, "-m", "lmhelpers.batch", str(run_dir)]
     with open(run_dir / "run.log", "w", encoding="utf-8") as log:
         return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
 
@@ -163,15 +169,16 @@ def execute_run(spec: RunSpec, run_dir: Path, threads: int | None = None) -> sub
 def _run_one(spec: RunSpec, out_dir: Path, redo: bool, threads: int | None) -> RunResult:
     run_dir = (out_dir / spec.name).resolve()
     done = run_dir / DONE
+    fingerprint = run_fingerprint(spec)
     if done.is_file() and not redo:
         try:
-            if json.loads(done.read_text())["parameters"] == spec.parameters:
+            if json.loads(done.read_text())["fingerprint"] == fingerprint:
                 return RunResult(spec.name, run_dir, "skipped")
         except (ValueError, KeyError):
-            pass  # a damaged marker: run again
+            pass  # a damaged or older marker: run again
     done.unlink(missing_ok=True)
     tic = time.perf_counter()
-    proc = execute_run(spec, run_dir, threads)
+    proc = execute_run(spec, run_dir, threads, restart=redo and run_dir.exists())
     seconds = time.perf_counter() - tic
     if proc.returncode != 0:
         error = _failure_summary(run_dir / "run.log")
@@ -181,11 +188,7 @@ def _run_one(spec: RunSpec, out_dir: Path, redo: bool, threads: int | None) -> R
         return RunResult(spec.name, run_dir, "failed", seconds, error, failed or run_dir / "run.log")
     done.write_text(
         json.dumps(
-            {
-                "parameters": spec.parameters,
-                "notebooks": [n.name for n in spec.notebooks],
-                "seconds": seconds,
-            },
+            {"fingerprint": fingerprint, "seconds": seconds},
             indent=2,
         ),
         encoding="utf-8",

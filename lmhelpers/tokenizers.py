@@ -14,15 +14,15 @@ import json
 import operator
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .bpe import GPT2_SPLIT_PATTERN, train_bpe
+from .config import TOKENIZERS as TOKENIZER_KINDS
+from .files import atomic_write
 
-TOKENIZER_KINDS = ("char", "word", "bpe", "gpt2")
 _FORMAT_VERSION = 1
 _WORD = re.compile(r"\w")  # a piece that starts with a word character is a word (not punctuation or space)
 
@@ -76,17 +76,7 @@ class Tokenizer(abc.ABC):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write JSON atomically (temp file in the same folder, then ``os.replace``) and return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(path, lambda f: json.dump(self.to_dict(), f, ensure_ascii=False))
 
     def check_prompt(self, text: str) -> None:
         """Raise TokenizerError when ``text`` cannot serve as a generation prompt; most tokenizers accept any."""

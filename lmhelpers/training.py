@@ -7,7 +7,6 @@ resume the same run: same batches, same dropout masks, same final weights.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
@@ -16,90 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from . import distributed
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig
 from .data import TokenDataset
 from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
+from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
+from .progress import progress_bar
+
+__all__ = ["Trainer", "TrainingDiverged", "TrainingOutOfMemory", "lr_at", "make_optimizer"]
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
-
-
-# torch >= 2.5 raises torch.OutOfMemoryError; older versions name it torch.cuda.OutOfMemoryError.
-OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
-_PRESET_SIZES = ("smoke", "cpu", "t4", "reference")  # smallest first
-
-
-class TrainingOutOfMemory(OUT_OF_MEMORY):
-    """The GPU (CUDA or Apple's MPS) ran out of memory; the message names batch_size, block_size and
-    preset and what to lower.
-
-    A subclass of torch's OutOfMemoryError, so code that already catches that error still does.
-    """
-
-
-def out_of_memory_message(config: RunConfig, step: int, last_checkpoint: Path | None, cause: str = "") -> str:
-    """What ran out, with which settings, and what to change: the text of TrainingOutOfMemory."""
-    t, m = config.train, config.model
-    if config.preset in _PRESET_SIZES:
-        smaller = [repr(p) for p in reversed(_PRESET_SIZES[: _PRESET_SIZES.index(config.preset)])]
-    else:
-        smaller = ["'t4'", "'cpu'"]
-    advice = []
-    if t.batch_size > 1:
-        advice.append(f"batch_size={t.batch_size // 2}")
-    if m.block_size > 1:
-        advice.append(f"block_size={m.block_size // 2}")
-    advice.append(f"a smaller model (now n_layer={m.n_layer}, n_embd={m.n_embd})")
-    if smaller:
-        advice.append(f"a smaller preset ({' or '.join(smaller)})")
-    if t.dtype == "float32":
-        advice.append("dtype='auto' (mixed precision)")
-    example = advice[0] if advice[0].startswith(("batch_size", "block_size")) else "n_embd=..."
-    where = f"the last checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written"
-    cause = f" (torch: {cause.strip().splitlines()[0]})" if cause.strip() else ""
-    return (
-        f"the GPU ran out of memory at step {step} of {m.arch} training with preset {config.preset!r}, "
-        f"batch_size={t.batch_size}, block_size={m.block_size}. To fit, try "
-        + ", ".join(advice[:-1])
-        + f" or {advice[-1]}: e.g. make_config({config.preset!r}, {example}), or --set {example} on the "
-        "command line. A checkpoint resumes only with the batch_size and block_size it was trained with, so "
-        f"start the smaller run in a new output folder; {where}.{cause}"
-    )
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """torch's out-of-memory error, or the plain RuntimeError that Apple's MPS backend raises for it."""
-    if isinstance(exc, OUT_OF_MEMORY):
-        return True
-    return isinstance(exc, RuntimeError) and "MPS backend out of memory" in str(exc)
-
-
-def _explain_out_of_memory(method):
-    """Turn torch's bare out-of-memory error inside ``method`` into TrainingOutOfMemory with advice."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except TrainingOutOfMemory:
-            raise
-        except RuntimeError as exc:
-            if not is_out_of_memory(exc):
-                raise
-            self.optimizer.zero_grad(set_to_none=True)  # free the gradients, so a notebook can go on
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            elif self.device.type == "mps":
-                torch.mps.empty_cache()
-            message = out_of_memory_message(self.config, self.step, self.last_checkpoint, str(exc))
-            raise TrainingOutOfMemory(message) from exc
-
-    return wrapper
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -183,7 +112,7 @@ class Trainer:
         }
 
     # -- evaluation ---------------------------------------------------------------------------
-    @_explain_out_of_memory
+    @explain_out_of_memory
     @torch.no_grad()
     def evaluate(self, splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
         """Mean loss over the fixed evaluation batches of each split, in eval mode (no dropout)."""
@@ -195,17 +124,12 @@ class Trainer:
                 data = self.dataset.split(split)
                 losses = []
                 for starts in self._eval_starts[split]:
-                    if self.dist.enabled:  # this rank's rows of the global evaluation batch
-                        starts = distributed.shard(starts, self.dist.rank, self.dist.world_size)
+                    starts = distributed.local_rows(starts, self.dist)  # this rank's rows, if distributed
                     x, y = self.dataset.windows(data, starts, self.block_size, self.device)
                     with autocast_context(self.device, self.amp_dtype):
                         _, loss = self.forward(x, y)
                     losses.append(loss.float())
-                if self.dist.enabled:  # equal shards: the mean over ranks is the global batch's loss
-                    total = distributed.all_reduce_sum(torch.stack(losses).sum()).item()
-                    out[split] = total / (len(losses) * self.dist.world_size)
-                else:
-                    out[split] = torch.stack(losses).mean().item()
+                out[split] = distributed.mean_over_ranks(losses, self.dist)
         finally:
             self.model.train(was_training)
         return out
@@ -216,7 +140,7 @@ class Trainer:
         return [self.dataset.windows(data, s, self.block_size, self.device) for s in self._eval_starts[split]]
 
     # -- training -----------------------------------------------------------------------------
-    @_explain_out_of_memory
+    @explain_out_of_memory
     def fit(
         self, until: int | None = None, callback: Callable[[dict[str, float]], None] | None = None
     ) -> list[dict[str, float]]:
@@ -232,15 +156,7 @@ class Trainer:
         if not self.history:
             self._log_eval(callback, wall_before, session_start)
         self.model.train()
-        bar = tqdm(
-            total=target,
-            initial=self.step,
-            desc=f"train {self.config.model.arch}",
-            unit="step",
-            disable=not self.progress,
-            mininterval=2.0,
-            dynamic_ncols=True,
-        )
+        bar = progress_bar(target, self.step, f"train {self.config.model.arch}", self.progress)
         pending: list[torch.Tensor] = []
         try:
             while self.step < target:
@@ -279,19 +195,9 @@ class Trainer:
         lr = lr_at(self.step, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        if self.dist.enabled:  # the global batch, then this rank's rows (see lmhelpers.distributed)
-            world, rank = self.dist.world_size, self.dist.rank
-            xs, ys = self.dataset.get_batch(
-                "train", t.batch_size * world, self.block_size, self.batch_generator
-            )
-            x, y = distributed.shard(xs, rank, world), distributed.shard(ys, rank, world)
-            if self.device.type == "cuda":  # pinned memory lets the copy overlap with compute
-                x, y = x.pin_memory(), y.pin_memory()
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        else:
-            x, y = self.dataset.get_batch(
-                "train", t.batch_size, self.block_size, self.batch_generator, self.device
-            )
+        x, y = distributed.train_batch(
+            self.dataset, t.batch_size, self.block_size, self.batch_generator, self.device, self.dist
+        )
         with autocast_context(self.device, self.amp_dtype):
             _, loss = self.forward(x, y)
         self.scaler.scale(loss).backward()
@@ -387,35 +293,3 @@ class Trainer:
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
         self.last_checkpoint = path
         return self.step
-
-
-def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
-    """Refuse a checkpoint whose model, data or tokenizer differ from this run's, naming the differences."""
-    saved = RunConfig.from_dict(state["config"])
-    diffs = [
-        f"model.{k}: checkpoint {v!r}, this run {getattr(config.model, k)!r}"
-        for k, v in vars(saved.model).items()
-        if getattr(config.model, k) != v
-    ]
-    diffs += [
-        f"data.{k}: checkpoint {v!r}, this run {getattr(config.data, k)!r}"
-        for k, v in vars(saved.data).items()
-        if getattr(config.data, k) != v
-    ]
-    for k in ("batch_size", "seed"):
-        if getattr(saved.train, k) != getattr(config.train, k):
-            diffs.append(
-                f"train.{k}: checkpoint {getattr(saved.train, k)!r}, this run {getattr(config.train, k)!r}"
-            )
-    if (
-        tokenizer is not None
-        and state.get("tokenizer") is not None
-        and state["tokenizer"] != tokenizer.to_dict()
-    ):
-        diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
-    if diffs:
-        raise CheckpointError(
-            f"{path} belongs to another run and cannot be resumed here:\n  "
-            + "\n  ".join(diffs)
-            + "\nUse the settings it was trained with, or a new checkpoint path."
-        )

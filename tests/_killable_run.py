@@ -66,6 +66,7 @@ def _pause(marker: Path) -> None:
 def run(corpus: Path, folder: Path, point: str, at: int) -> None:
     """One training run that stops still at ``point`` during step ``at`` (see the module docstring)."""
     from lmhelpers import checkpoint as ckmod
+    from lmhelpers import files
 
     (folder / "pid").write_text(str(os.getpid()))
     mark = folder / "marker"
@@ -94,8 +95,8 @@ def run(corpus: Path, folder: Path, point: str, at: int) -> None:
         real_replace = ckmod.os.replace
         ckmod.os.replace = lambda src, dst: _pause(mark) if writing() else real_replace(src, dst)
     elif point == "after_rename":
-        real_fsync_dir = ckmod._fsync_dir
-        ckmod._fsync_dir = lambda d: _pause(mark) if writing() else real_fsync_dir(d)
+        real_fsync_dir = files.fsync_dir
+        files.fsync_dir = lambda d: _pause(mark) if writing() else real_fsync_dir(d)
     elif point == "none":  # slowed down, so the kill lands somewhere in the middle of the run
         real_step = trainer.train_step
         trainer.train_step = lambda: time.sleep(0.02) or real_step()

@@ -42,3 +42,23 @@ def small_corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus.txt"
     path.write_text("".join(lines) * 40, encoding="utf-8")
     return path
+
+
+# A short Korean text written for these tests: no Latin letter in it, so every default that assumed
+# English (a prompt such as 'ROMEO:', an English attention sentence) would fail on it.
+KOREAN_LINES = [
+    "아침 일찍 시장에 가면 갓 구운 빵 냄새가 골목을 채운다.\n",
+    "할머니는 늘 같은 자리에서 나물을 파시고, 손님에게 덤을 얹어 주신다.\n",
+    "비가 그치면 아이들은 물웅덩이를 건너뛰며 웃음소리를 남긴다.\n",
+    "버스 정류장에는 졸린 얼굴의 학생들이 줄지어 서 있다.\n",
+    "저녁이 되면 창마다 불이 켜지고, 부엌에서는 찌개 끓는 소리가 난다.\n",
+    "오늘 배운 것을 공책에 적으며 하루를 천천히 되짚어 본다.\n",
+]
+
+
+@pytest.fixture()
+def korean_corpus(tmp_path: Path) -> Path:
+    """A Korean corpus (about 4,000 characters) that a smoke-sized run can train on."""
+    path = tmp_path / "korean.txt"
+    path.write_text("".join(KOREAN_LINES) * 12, encoding="utf-8")
+    return path

@@ -29,7 +29,7 @@ def test_collect_without_records_says_so(tmp_path):
 
 
 def test_describe_sweep_uses_the_numbers():
-    from lmhelpers.collect import describe_sweep
+    from lmhelpers.reading import describe_sweep
 
     rows = [
         {

@@ -2,8 +2,21 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
-from lmhelpers.metrics import bits_per_char, loss_by_position, perplexity, summarize_loss
+from lmhelpers.checkpoint import load_trained
+from lmhelpers.config import ModelConfig, make_config
+from lmhelpers.experiment import compare_positions, prepare_data, run_experiment
+from lmhelpers.metrics import (
+    bits_per_char,
+    causality_check,
+    loss_by_position,
+    perplexity,
+    position_losses,
+    summarize_loss,
+)
+from lmhelpers.models import build_model
+from lmhelpers.report import prompt_samples, write_summary
 
 
 def test_perplexity_and_bits():
@@ -40,3 +53,58 @@ def test_loss_by_position_shape_and_values():
     assert len(losses) == 6
     assert losses[0] == pytest.approx(math.log(5))
     assert losses[-1] < 1e-3
+
+
+def test_causality_check_passes_our_models_and_catches_a_leak():
+    for arch in ("lstm", "transformer"):
+        model = build_model(
+            ModelConfig(arch=arch, n_layer=1, n_head=2, n_embd=16, block_size=16, vocab_size=11)
+        )
+        assert causality_check(model) < 1e-5
+
+    class PeeksAhead(nn.Module):  # every position sees the mean of the whole sequence
+        def __init__(self):
+            super().__init__()
+            self.config = ModelConfig(arch="lstm", n_embd=8, block_size=16, vocab_size=11)
+            self.emb = nn.Embedding(11, 8)
+            self.head = nn.Linear(8, 11)
+
+        def forward(self, idx, targets=None):
+            x = self.emb(idx)
+            return self.head(x + x.mean(dim=1, keepdim=True)), None
+
+    assert causality_check(PeeksAhead()) > 1e-3
+
+
+def test_causality_check_restores_training_mode():
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=5))
+    model.train()
+    causality_check(model)
+    assert model.training
+    assert torch.is_grad_enabled()
+
+
+def test_load_trained_and_position_losses(small_corpus, tmp_path):
+    cfg = make_config("smoke", dataset=str(small_corpus), max_iters=4, eval_interval=2)
+    recs = [
+        run_experiment(cfg.override(arch=arch), tmp_path / arch, progress=False)
+        for arch in ("gru", "transformer")
+    ]
+    models = [load_trained(r["checkpoint"], name=r["name"]) for r in recs]
+    assert not models[0].model.training and models[0].config.model.arch == "gru"
+    curves = compare_positions(models, n_windows=64)
+    assert list(curves) == [r["name"] for r in recs]
+    assert all(len(c) == cfg.model.block_size for c in curves.values())
+    # Scored on the very windows of the training run's last evaluation, the curve averages back to the
+    # loss that evaluation recorded: the same model, the same batches, an independent computation.
+    t = cfg.train
+    dataset = prepare_data(cfg, tokenizer=models[0].tokenizer).dataset
+    for rec, m in zip(recs, models):
+        c = position_losses(m.model, dataset, t.eval_iters * t.batch_size, t.batch_size, seed=t.seed + 1)
+        assert sum(c) / len(c) == pytest.approx(rec["history"][-1]["val_loss"], rel=1e-4)
+    md = prompt_samples(models, "First", max_new_tokens=5, temperature=0.8, seed=1)
+    assert all(f"**{r['name']}** (temperature 0.8, seed 1)" in md for r in recs)
+    assert md == prompt_samples(models, "First", max_new_tokens=5, temperature=0.8, seed=1)  # seeded
+    text = write_summary(tmp_path)
+    assert "| gru-char-smoke | gru |" in text and "sample at temperature 0.8" in text
+    assert (tmp_path / "summary.md").is_file() and (tmp_path / "curves.png").is_file()

@@ -23,6 +23,7 @@ import yaml
 
 from lmhelpers.batch import NotebookFailed, run_series
 from lmhelpers.cli import main
+from lmhelpers.config import ARCHES, DEVICES, TOKENIZERS, make_config, preset_names
 from lmhelpers.notebook import ALL_NOTEBOOKS, BRANCH, NOTEBOOKS, REPOSITORY, colab_url
 from lmhelpers.records import load_record
 
@@ -83,7 +84,7 @@ def test_one_parameters_cell_with_literal_defaults_and_nbmake_mocks(name):
     assert declared["run_dir"]["default"] == '"runs/notebooks"'
     if name in TRAINING:
         assert COMMON | {"checkpoint_dir", "resume"} <= set(declared)
-        assert declared["resume"]["default"] == "False" and declared["max_iters"]["default"] == "None"
+        assert declared["resume"]["default"] == '"auto"' and declared["max_iters"]["default"] == "None"
         assert declared["preset"]["default"] == '"cpu"' and mock["max_iters"] <= 20
     # The validation cell comes next and goes through lmhelpers.
     assert "nbh.prepare_run(" in code[2].source
@@ -248,3 +249,84 @@ def test_run_series_refuses_unknown_parameters(tmp_path):
         run_series(tmp_path, {"epochs": 3})
     with pytest.raises(ValueError, match="run_dir is set by run_series"):
         run_series(tmp_path, {"run_dir": "x"})
+
+
+# ------------------------------------------------------------------- parameters mean what they say
+def _parameter_lines(name: str) -> dict[str, str]:
+    cell = next(c for c in _read(name).cells if "parameters" in c.metadata.get("tags", []))
+    return {ln.split(" = ")[0]: ln for ln in cell.source.splitlines() if re.match(r"^\w+ = ", ln)}
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_parameter_comments_list_what_the_package_accepts(name):
+    """The choices a parameters cell names are the package's own lists, so they cannot drift."""
+    lines = _parameter_lines(name)
+    lists = {
+        "preset": preset_names(),
+        "arch": [a for a in ARCHES if a != "transformer"],
+        "tokenizer": list(TOKENIZERS),
+        "device": list(DEVICES),
+    }
+    for param, choices in lists.items():
+        if param in lines:
+            comment = lines[param].split("#", 1)[1]
+            named = re.findall(r"[\w-]+(?:\s*\|\s*[\w-]+)+", comment)
+            assert named, f"{name}: the comment of {param} lists no choices"
+            assert [c.strip() for c in named[0].split("|")] == choices, f"{name}: {param}"
+
+
+@pytest.mark.parametrize("name", TRAINING)
+@pytest.mark.parametrize("preset", preset_names())
+def test_notebook_defaults_mean_the_presets_values(name, preset):
+    """A parameter left at its default is the preset's value: the notebook and make_config agree."""
+    from lmhelpers.notebook import notebook_config
+
+    values: dict = {}
+    exec("\n".join(_parameter_lines(name).values()), {}, values)
+    settings = values.pop("settings")
+    arch = "transformer" if name == "03_transformer.ipynb" else values["arch"]
+    given = {k: values[k] for k in ("tokenizer", "max_iters", "batch_size", "device", "seed")}
+    assert notebook_config(preset, settings, arch=arch, **given) == make_config(preset, arch=arch)
+
+
+# ----------------------------------------------------------------------- nothing a user runs is lost
+def test_a_forgotten_resume_continues_instead_of_starting_over(series, tmp_path):
+    """A reconnected runtime that runs the notebook again as it was: the checkpoint is continued."""
+    out, _, _ = series
+    shutil.copytree(out / "02_rnn", tmp_path / "02_rnn")
+    params = {"preset": "smoke", "arch": "gru", "max_iters": 9, "settings": {"eval_interval": 3}}
+    run_series(tmp_path, params, notebooks=[NB_DIR / "02_rnn.ipynb"], log=None)
+    rec = load_record(tmp_path / "02_rnn")
+    assert [h["step"] for h in rec["history"]] == [0, 3, 6, 9]
+    assert rec["history"][:3] == load_record(out / "02_rnn")["history"]  # the first run's steps, kept
+
+
+def test_a_different_run_in_the_same_folder_stops_and_keeps_the_old_one(series, tmp_path):
+    out, _, _ = series
+    shutil.copytree(out / "02_rnn", tmp_path / "02_rnn")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "02_rnn").iterdir()}
+    params = {"preset": "smoke", "arch": "gru", "max_iters": 6, "settings": {"n_layer": 2}}
+    with pytest.raises(NotebookFailed, match="RunConflict") as info:
+        run_series(tmp_path, params, notebooks=[NB_DIR / "02_rnn.ipynb"], log=None)
+    message = str(info.value)
+    assert "model.n_layer: checkpoint 1, this run 2" in message and "restart" in message
+    assert {p.name: p.read_bytes() for p in (tmp_path / "02_rnn").iterdir()} == before  # byte for byte
+    # The explicit way out moves the old run aside (nothing deleted) and trains the new one.
+    run_series(tmp_path, {**params, "resume": "restart"}, notebooks=[NB_DIR / "02_rnn.ipynb"], log=None)
+    assert load_record(tmp_path / "02_rnn")["config"]["model"]["n_layer"] == 2
+    (aside,) = tmp_path.glob("02_rnn.before-*")
+    assert {p.name: p.read_bytes() for p in aside.iterdir()} == before
+
+
+def test_the_series_runs_on_a_corpus_with_no_latin_letters(korean_corpus, tmp_path):
+    """No parameter changed but the dataset: every corpus-dependent default comes from the corpus."""
+    out = tmp_path / "ko"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main(["series", "--preset", "smoke", "--out", str(out), "--set", f"dataset={korean_corpus}"])
+    assert rc == 0, printed.getvalue()
+    reading = (out / "04_comparison" / "reading.md").read_text(encoding="utf-8")
+    assert "bits per character" in reading
+    for folder in ("02_rnn", "03_transformer"):
+        sample = load_record(out / folder)["samples"][0]
+        assert sample["prompt"] and not re.search("[A-Za-z]", sample["prompt"])

@@ -1,0 +1,87 @@
+"""Running out of GPU memory during training: recognising it and saying which settings to lower.
+
+torch reports it as ``torch.OutOfMemoryError`` on CUDA and as a plain ``RuntimeError`` on Apple's MPS;
+:func:`explain_out_of_memory` turns either into :class:`TrainingOutOfMemory`, whose message names the
+run's ``batch_size``, ``block_size`` and preset, the smaller values to try, and where the last checkpoint is.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig, smaller_presets
+
+# torch >= 2.5 raises torch.OutOfMemoryError; older versions name it torch.cuda.OutOfMemoryError.
+OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+
+
+class TrainingOutOfMemory(OUT_OF_MEMORY):
+    """The GPU (CUDA or Apple's MPS) ran out of memory; the message names batch_size, block_size and
+    preset and what to lower.
+
+    A subclass of torch's OutOfMemoryError, so code that already catches that error still does.
+    """
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's out-of-memory error, or the plain RuntimeError that Apple's MPS backend raises for it."""
+    if isinstance(exc, OUT_OF_MEMORY):
+        return True
+    return isinstance(exc, RuntimeError) and "MPS backend out of memory" in str(exc)
+
+
+def out_of_memory_message(config: RunConfig, step: int, last_checkpoint: Path | None, cause: str = "") -> str:
+    """What ran out, with which settings, and what to change: the text of TrainingOutOfMemory."""
+    t, m = config.train, config.model
+    smaller = [repr(p) for p in smaller_presets(config.preset)]
+    advice = []
+    if t.batch_size > 1:
+        advice.append(f"batch_size={t.batch_size // 2}")
+    if m.block_size > 1:
+        advice.append(f"block_size={m.block_size // 2}")
+    advice.append(f"a smaller model (now n_layer={m.n_layer}, n_embd={m.n_embd})")
+    if smaller:
+        advice.append(f"a smaller preset ({' or '.join(smaller[:2])})")
+    if t.dtype == "float32":
+        advice.append("dtype='auto' (mixed precision)")
+    example = advice[0] if advice[0].startswith(("batch_size", "block_size")) else "n_embd=..."
+    where = f"the last checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written"
+    cause = f" (torch: {cause.strip().splitlines()[0]})" if cause.strip() else ""
+    return (
+        f"the GPU ran out of memory at step {step} of {m.arch} training with preset {config.preset!r}, "
+        f"batch_size={t.batch_size}, block_size={m.block_size}. To fit, try "
+        + ", ".join(advice[:-1])
+        + f" or {advice[-1]}: e.g. make_config({config.preset!r}, {example}), or --set {example} on the "
+        "command line. A checkpoint resumes only with the batch_size and block_size it was trained with, so "
+        f"start the smaller run in a new output folder; {where}.{cause}"
+    )
+
+
+def _free_memory(trainer) -> None:
+    trainer.optimizer.zero_grad(set_to_none=True)  # free the gradients, so a notebook can go on
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    elif trainer.device.type == "mps":
+        torch.mps.empty_cache()
+
+
+def explain_out_of_memory(method):
+    """Decorate a Trainer method: torch's bare out-of-memory error becomes TrainingOutOfMemory with advice."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except TrainingOutOfMemory:
+            raise
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _free_memory(self)
+            message = out_of_memory_message(self.config, self.step, self.last_checkpoint, str(exc))
+            raise TrainingOutOfMemory(message) from exc
+
+    return wrapper

@@ -1,0 +1,217 @@
+"""Result tables and Markdown made from run records: what a notebook, ``collect`` and a series summary show.
+
+One row per run (:func:`comparison_rows`), rendered as Markdown (:func:`markdown_table`); the samples and
+settings of a run as Markdown; and ``summary.md`` of a folder of runs, with the written reading of
+:mod:`lmhelpers.reading`. Everything here is computed from the records, never written in advance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import RunConfig
+
+if TYPE_CHECKING:
+    from .checkpoint import TrainedModel
+
+TABLE_COLUMNS = [
+    ("run", "name"),
+    ("model", "arch"),
+    ("tokenizer", "tokenizer"),
+    ("params", "params"),
+    ("tokens/s", "tokens_per_second"),
+    ("gen tok/s", "generation_tokens_per_second"),
+    ("val loss", "loss"),
+    ("perplexity", "perplexity"),
+    ("bits/char", "bits_per_char"),
+    ("train s", "train_seconds"),
+]
+
+# The columns of a sweep's results table (results.csv, results.md).
+RESULT_COLUMNS = [
+    ("run", "name"),
+    ("model", "arch"),
+    ("tokenizer", "tokenizer"),
+    ("params", "params"),
+    ("tokens/s", "tokens_per_second"),
+    ("val loss", "loss"),
+    ("perplexity", "perplexity"),
+    ("bits/char", "bits_per_char"),
+    ("wall s", "wall_seconds"),
+]
+
+
+def _label(record: dict[str, Any]) -> str:
+    return record.get("name") or record["config"]["model"]["arch"]
+
+
+def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per run with the figures every comparison shows."""
+    rows = []
+    for rec in records:
+        cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
+        rows.append(
+            {
+                "name": _label(rec),
+                "arch": cfg["model"]["arch"],
+                "tokenizer": cfg["data"]["tokenizer"],
+                "params": rec.get("model", {}).get("params"),
+                "tokens_per_second": timings.get("tokens_per_second"),
+                "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
+                "loss": final.get("loss"),
+                "perplexity": final.get("perplexity"),
+                "bits_per_char": final.get("bits_per_char"),
+                "train_seconds": timings.get("train_seconds"),
+                "wall_seconds": timings.get("wall_seconds"),
+            }
+        )
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns=TABLE_COLUMNS) -> str:
+    """A GitHub-flavoured Markdown table of ``comparison_rows`` output."""
+    head = "| " + " | ".join(title for title, _ in columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(_fmt(r.get(key)) for _, key in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def samples_markdown(record: Mapping[str, Any]) -> str:
+    """The samples of a run record, one fenced block per sampling setting."""
+    parts = []
+    for s in record.get("samples", []):
+        top_k = f", top_k {s['top_k']}" if s.get("top_k") else ""
+        parts.append(
+            f"**temperature {s['temperature']}**{top_k} (prompt {s['prompt']!r}, seed {s['seed']})\n\n"
+            f"```\n{s['text']}\n```"
+        )
+    return "\n\n".join(parts)
+
+
+def key_value_table(values: Mapping[str, Any]) -> str:
+    """A two-column Markdown table of a flat dict."""
+    rows = [f"| {k} | {v} |" for k, v in values.items()]
+    return "\n".join(["| | |", "|---|---|", *rows])
+
+
+def config_markdown(config: RunConfig) -> str:
+    """The settings that shape a run, as a two-column table."""
+    m, t = config.model, config.train
+    shown = {
+        "preset": config.preset,
+        "model": m.arch,
+        "layers x width": f"{m.n_layer} x {m.n_embd}" + (f", {m.n_head} heads" if not m.is_rnn else ""),
+        "context (block_size)": m.block_size,
+        "dropout": m.dropout,
+        "tokenizer": config.data.tokenizer
+        + (
+            f" (vocabulary cap {config.data.vocab_size:,})"
+            if config.data.tokenizer in ("word", "bpe")
+            else ""
+        ),
+        "steps x batch": f"{t.max_iters:,} x {t.batch_size}",
+        "learning rate": f"{t.learning_rate:g} (warmup {t.warmup_iters}, cosine to {t.final_lr:g})",
+        "evaluate every": f"{t.eval_interval} steps on {t.eval_iters} batches",
+        "device, seed": f"{t.device}, {t.seed}",
+    }
+    return key_value_table(shown)
+
+
+def prompt_samples(
+    models: Sequence[TrainedModel], prompt: str, max_new_tokens: int = 300, **sampling: Any
+) -> str:
+    """Markdown of one sample per model from the same prompt, seed and sampling settings (``generate``'s
+    temperature, top_k, top_p, seed)."""
+    from .generation import sample_text
+
+    settings = ", ".join(f"{k} {v}" for k, v in sampling.items())
+    parts = []
+    for m in models:
+        text = sample_text(m.model, m.tokenizer, prompt, max_new_tokens=max_new_tokens, **sampling)
+        parts.append(f"**{m.name}** ({settings})\n\n```\n{text}\n```")
+    return "\n\n".join(parts)
+
+
+def _shared_sample(records: Sequence[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """One sample per record, taken at a temperature every record has, so they are comparable."""
+    temps = [{s["temperature"] for s in r.get("samples", [])} for r in records]
+    common = sorted(set.intersection(*temps)) if temps and all(temps) else []
+    choice = 0.8 if 0.8 in common else (common[0] if common else None)
+    picked = []
+    for r in records:
+        samples = r.get("samples", [])
+        match = [s for s in samples if s["temperature"] == choice] or samples[:1]
+        picked.append(match[0] if match else None)
+    return picked
+
+
+POSITION_LOSSES = "position_losses.json"  # loss by context position, as notebook 04 saves it
+
+
+def save_position_losses(curves: Mapping[str, Sequence[float]], out_dir: str | os.PathLike) -> Path:
+    """Keep the loss-by-position curves beside the figure, so a summary reads the same curves."""
+    path = Path(out_dir) / POSITION_LOSSES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: list(map(float, v)) for k, v in curves.items()}), encoding="utf-8")
+    return path
+
+
+def find_position_losses(root: str | os.PathLike) -> dict[str, list[float]] | None:
+    """The curves :func:`save_position_losses` wrote anywhere under ``root`` (the first found), or None."""
+    for path in sorted(Path(root).rglob(POSITION_LOSSES)):
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] = ()) -> str | None:
+    """``summary.md`` and ``curves.png`` for the run records under ``out_dir``; the summary text, or None
+    when no notebook wrote a record."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_curves
+    from .reading import describe_comparison
+    from .records import find_records
+
+    out = Path(out_dir)
+    records = find_records(out)
+    if not records:
+        return None
+    lines = ["## Results", "", markdown_table(comparison_rows(records)), ""]
+    if len(records) >= 2:
+        curves = find_position_losses(out)
+        lines += ["## Reading", "", *[f"- {s}" for s in describe_comparison(records, curves)], ""]
+    for rec, s in zip(records, _shared_sample(records)):
+        if s is not None:
+            lines += [
+                f"### {rec['name']}: sample at temperature {s['temperature']}",
+                "",
+                "```",
+                s["text"],
+                "```",
+                "",
+            ]
+    if results:
+        lines += ["## Notebooks", "", "| notebook | seconds |", "|---|---|"]
+        lines += [f"| {r['notebook']} | {r['seconds']:.1f} |" for r in results]
+        lines += [f"| total | {sum(r['seconds'] for r in results):.1f} |", ""]
+    text = "\n".join(lines)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    plt.close(plot_curves(records, out / "curves.png"))
+    return text
