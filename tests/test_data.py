@@ -1,5 +1,7 @@
 import hashlib
 import http.client
+import re
+import unicodedata
 import urllib.request
 
 import pytest
@@ -7,6 +9,8 @@ import torch
 
 from lmhelpers import data as data_mod
 from lmhelpers.data import DataError, TokenDataset, load_text, resolve_dataset, split_text
+from lmhelpers.generation import encode_prompt
+from lmhelpers.tokenizers import train_tokenizer
 
 
 def test_known_dataset_found_through_env(shakespeare_path, monkeypatch):
@@ -211,3 +215,68 @@ def test_a_partial_file_never_passes_as_the_dataset(monkeypatch, tmp_path):
     (tmp_path / "data" / "tiny.txt").write_bytes(payload[: len(payload) // 2])
     with pytest.raises(DataError, match="sha256 does not match tiny's; delete it or replace it"):
         load_text("tiny", download=False)
+
+
+# ----------------------------------------------------------------- any text, in any script, works
+_CLEAN = "첫째 줄에는 한글이 있다.\nSecond line: café, naïve.\n셋째 줄.\n" * 20
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda t: "\ufeff" + t, id="byte-order-mark"),
+        pytest.param(lambda t: t.replace("\n", "\r\n"), id="windows-line-endings"),
+        pytest.param(lambda t: t.replace("\n", "\r"), id="old-mac-line-endings"),
+        pytest.param(lambda t: unicodedata.normalize("NFD", t), id="decomposed-NFD"),
+        pytest.param(lambda t: "\ufeff" + unicodedata.normalize("NFD", t).replace("\n", "\r\n"), id="all"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_messy_text_gives_the_tokenizer_of_its_clean_form(tmp_path, variant, kind):
+    clean, messy = tmp_path / "clean.txt", tmp_path / "messy.txt"
+    clean.write_text(_CLEAN, encoding="utf-8")
+    messy.write_bytes(variant(_CLEAN).encode("utf-8"))
+    assert messy.read_bytes() != clean.read_bytes()
+    assert load_text(messy) == load_text(clean) == _CLEAN
+    tokenizers = [train_tokenizer(kind, load_text(p), 300) for p in (clean, messy)]
+    assert tokenizers[0].to_dict() == tokenizers[1].to_dict()
+    if kind != "bpe":  # byte-level BPE has every byte in its base vocabulary, \r included
+        assert "\r" not in "".join(tokenizers[1].token_strings(range(tokenizers[1].vocab_size)))
+
+
+def test_normalisation_can_be_switched_off(tmp_path):
+    path = tmp_path / "nfd.txt"
+    path.write_text(unicodedata.normalize("NFD", "한글"), encoding="utf-8")
+    assert load_text(path, normalize="none") == unicodedata.normalize("NFD", "한글")
+    assert load_text(path) == "한글"
+    assert len(load_text(path, normalize="none")) == 6 and len(load_text(path)) == 2  # jamo vs syllables
+
+
+def test_a_decomposed_prompt_finds_the_words_the_tokenizer_knows():
+    tok = train_tokenizer("word", "사과 배 사과 포도 사과\n" * 5, 50)
+    nfd = unicodedata.normalize("NFD", "사과")
+    assert encode_prompt(tok, nfd) == tok.encode("사과") and tok.unknown_words("사과") == []
+
+
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        ("“Quoted” — text".encode("cp1252"), "looks like cp1252; convert it, e.g. `iconv -f cp1252"),
+        ("한국어 문장입니다".encode("cp949"), "looks like cp949; convert it, e.g. `iconv -f cp949"),
+        ("café au lait".encode("latin1"), "looks like latin1"),
+    ],
+)
+def test_the_encoding_advice_names_the_likely_encoding(tmp_path, raw, says):
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match=re.escape(says)):
+        load_text(path)
+
+
+def test_too_short_or_too_uniform_corpora_say_what_is_wrong(tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("a", encoding="utf-8")
+    with pytest.raises(DataError, match="single distinct character"):
+        load_text(one)
+    with pytest.raises(DataError, match="cannot be split into training and validation.*longer text"):
+        split_text("x", 0.5)  # one character: one of the two parts would be empty

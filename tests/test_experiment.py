@@ -91,3 +91,26 @@ def test_cli_compare_trains_both_and_summarises(small_corpus, tmp_path, capsys):
 def test_cli_reports_bad_settings(capsys):
     assert main(["train", "--preset", "smoke", "--set", "n_layers=2"]) == 2
     assert "unknown setting 'n_layers'" in capsys.readouterr().err
+
+
+def test_a_saved_tokenizer_is_reused_only_for_what_it_was_trained_on(small_corpus, tmp_path):
+    """Notebook 01's tokenizer is a cached result: any change of what produced it trains a new one."""
+    from lmhelpers.experiment import save_tokenizer
+
+    base = make_config("smoke", dataset=str(small_corpus), tokenizer="word", vocab_size=40)
+    first = prepare_data(base)
+    save_tokenizer(first.tokenizer, base, first.train_text, tmp_path)
+    again = prepare_data(base, reuse_from=tmp_path)
+    assert again.reused_from == tmp_path / "tokenizer.json"
+    other = small_corpus.with_name("other.txt")
+    other.write_text(small_corpus.read_text() + "Another line entirely.\n" * 30)
+    for change in (
+        {"tokenizer": "char"},
+        {"vocab_size": 30},
+        {"dataset": str(other)},
+        {"val_fraction": 0.2},
+        {"normalize": "NFKC"},
+    ):
+        fresh = prepare_data(base.override(**change), reuse_from=tmp_path)
+        assert fresh.reused_from is None, change
+    assert prepare_data(base, reuse_from=tmp_path / "missing").reused_from is None

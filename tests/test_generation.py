@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from lmhelpers.config import ARCHES, ModelConfig
-from lmhelpers.generation import generate, sample_next, sample_text, window_start
+from lmhelpers.generation import encode_prompt, generate, sample_next, sample_text, window_start
 from lmhelpers.models import build_model
+from lmhelpers.tokenizers import train_tokenizer
 
 V, BLOCK = 50, 16
 
@@ -157,3 +160,35 @@ def test_sample_text():
     empty = sample_text(model, CharTokenizer(), "", max_new_tokens=12, seed=0)  # starts from token 0
     assert len(empty) == 12
     assert empty == CharTokenizer().decode(generate(model, [0], 12, seed=0)[0, 1:].tolist())
+
+
+@pytest.mark.parametrize(
+    "kw, says",
+    [
+        (
+            {"max_new_tokens": 10**9},
+            "max_new_tokens=1000000000 is invalid: an integer >= 1 and at most 100,000",
+        ),
+        ({"temperature": float("nan")}, "temperature=nan is invalid: a finite number"),
+        ({"temperature": float("inf")}, "temperature=inf is invalid"),
+        ({"temperature": "0.8"}, "temperature='0.8' is invalid"),
+        ({"temperature": True}, "temperature=True is invalid"),
+        ({"top_p": True}, "top_p=True is invalid"),
+    ],
+)
+def test_sampling_arguments_are_bounded_before_any_work(kw, says):
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=5))
+    with pytest.raises(ValueError, match=re.escape(says)):
+        generate(model, [1, 2], **{"max_new_tokens": 3, **kw})
+
+
+def test_a_vanishing_temperature_is_greedy_not_an_error():
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=5))
+    cold = generate(model, [1, 2], max_new_tokens=6, temperature=1e-40, seed=0)
+    assert torch.equal(cold, generate(model, [1, 2], max_new_tokens=6, temperature=0))
+
+
+def test_a_prompt_that_is_not_text_is_refused():
+    tok = train_tokenizer("char", "abc")
+    with pytest.raises(ValueError, match="prompt=5 is invalid: a string"):
+        encode_prompt(tok, 5)

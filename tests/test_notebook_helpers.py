@@ -110,3 +110,44 @@ def test_show_image_displays_the_saved_file_and_names_a_missing_one(tmp_path):
     assert shown.data == png.read_bytes() and shown.format == "png"
     with pytest.raises(FileNotFoundError, match="no image at .*missing.png"):
         nbh.show_image(tmp_path / "missing.png")
+
+
+def test_papermill_text_for_settings_gets_a_hint_about_mappings():
+    with pytest.raises(nbh.ParameterError, match=r"-y 'settings: \{n_layer: 2\}' or a -f YAML file"):
+        nbh.notebook_config("smoke", "{'n_layer': 2}")
+
+
+def test_a_text_parameter_defaults_to_the_corpus_and_refuses_what_cannot_be_encoded():
+    from lmhelpers.tokenizers import train_tokenizer
+
+    corpus = "가나다라 마바사.\n아자차카 타파하 가나다라마바사.\n"
+    tok = train_tokenizer("char", corpus)
+    assert nbh.text_parameter("prompt", None, tok, corpus) == "아자차카 타파하 가나다라마바사."
+    assert nbh.text_parameter("prompt", "가나", tok, corpus) == "가나"
+    with pytest.raises(nbh.ParameterError, match="parameter sentence='ROMEO:' cannot be used here"):
+        nbh.text_parameter("sentence", "ROMEO:", tok, corpus)
+
+
+def test_a_new_preset_needs_only_its_entry_in_config(monkeypatch):
+    """Adding a preset touches config.PRESETS only: validation, CLI, notebook 00 and advice all see it."""
+    from lmhelpers import config
+    from lmhelpers.cli import build_parser
+    from lmhelpers.device import recommend_preset
+    from lmhelpers.out_of_memory import out_of_memory_message
+
+    huge = config.Preset(
+        "a machine with 200 GB",
+        data=dict(tokenizer="char"),
+        model=dict(n_layer=2, n_head=2, n_embd=16, block_size=16),
+        train=dict(max_iters=3, batch_size=2),
+        gpu_memory_gb=200,
+    )
+    monkeypatch.setitem(config.PRESETS, "huge", huge)
+    assert nbh.notebook_config("huge").model.n_embd == 16  # the notebooks' validation
+    assert build_parser().parse_args(["series", "--preset", "huge"]).preset == "huge"  # the CLI's choices
+    assert "| `huge` | char | 2 x 16 | 16 | 3 x 2 | a machine with 200 GB |" in config.presets_markdown()
+    assert recommend_preset({"device": "cuda", "gpu_memory_gb": 240, "device_name": "X"})[0] == "huge"
+    assert recommend_preset({"device": "cuda", "gpu_memory_gb": 80, "device_name": "X"})[0] == "reference"
+    assert "a smaller preset ('reference' or 't4')" in out_of_memory_message(
+        config.make_config("huge"), 1, None
+    )

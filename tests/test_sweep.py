@@ -58,3 +58,35 @@ def test_a_failing_run_is_reported_and_the_others_finish(tmp_path, capsys):
     assert "max_iters" in err
     assert (tmp_path / "out" / "fine" / "DONE.json").is_file()
     assert not (tmp_path / "out" / "broken" / "DONE.json").exists()
+
+
+def test_a_run_marked_done_is_run_again_when_what_produced_it_changes(tmp_path, monkeypatch):
+    """DONE.json is a cached result: other parameters or an edited notebook invalidate it."""
+    import shutil
+    import subprocess
+
+    from lmhelpers import sweep as sweep_mod
+
+    notebook = tmp_path / "02_rnn.ipynb"
+    shutil.copy(ROOT / "notebooks" / "02_rnn.ipynb", notebook)
+    executed = []
+
+    def fake_run(spec, run_dir, threads=None, restart=False):
+        executed.append((spec.parameters, restart))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return subprocess.CompletedProcess([], 0)
+
+    monkeypatch.setattr(sweep_mod, "execute_run", fake_run)
+
+    def sweep(params, redo=False):
+        spec = sweep_mod.RunSpec("point", [notebook], params)
+        return sweep_mod.run_specs([spec], tmp_path / "out", redo=redo, echo=False)[0].status
+
+    assert sweep({"max_iters": 2}) == "done"
+    assert sweep({"max_iters": 2}) == "skipped"
+    assert sweep({"max_iters": 3}) == "done"  # other parameters
+    notebook.write_text(notebook.read_text().replace("A language model", "A language model,"))
+    assert sweep({"max_iters": 3}) == "done"  # the notebook changed
+    assert sweep({"max_iters": 3}) == "skipped"
+    assert sweep({"max_iters": 3}, redo=True) == "done"
+    assert executed[-1] == ({"max_iters": 3}, True)  # --redo restarts: the old run is moved aside first
