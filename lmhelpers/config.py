@@ -1,12 +1,10 @@
 """Run configuration: the validated dataclasses, the named presets, and the lists every other module uses.
 
 A run is ``RunConfig(data=DataConfig, model=ModelConfig, train=TrainConfig)``. The override rule lives
-here and only here: a setting is named by its flat field name (``n_layer``, ``learning_rate``), which is
-unique across the three sections, whether it comes from ``--set NAME=VALUE`` on the command line or
-``settings = {"NAME": value}`` (``settings.NAME`` in a sweep file) in a notebook. The one name in two
-sections, ``vocab_size``, means the tokenizer's cap (``data.vocab_size``): ``model.vocab_size`` is
-filled from the tokenizer. (Dotted names such as ``model.vocab_size`` are accepted for code that needs
-a section explicitly, but are not the documented spelling.)
+here only: a setting is named by its flat field name (``n_layer``), unique across the sections, whether
+it comes from ``--set NAME=VALUE`` or a notebook's ``settings = {"NAME": value}`` (``settings.NAME`` in
+a sweep file). ``vocab_size`` means the tokenizer's cap; ``model.vocab_size`` comes from the tokenizer
+(dotted names are accepted where code needs a section, but are not the documented spelling).
 
 The lists defined once here and imported everywhere else: model families (``ARCHES``), tokenizers
 (``TOKENIZERS``), devices (``DEVICES``), precisions (``DTYPES``) and presets (``PRESETS``, smallest

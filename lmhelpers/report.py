@@ -59,6 +59,7 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "name": _label(rec),
                 "arch": cfg["model"]["arch"],
                 "tokenizer": cfg["data"]["tokenizer"],
+                "block_size": cfg["model"].get("block_size"),
                 "params": rec.get("model", {}).get("params"),
                 "tokens_per_second": timings.get("tokens_per_second"),
                 "generation_tokens_per_second": timings.get("generation_tokens_per_second"),

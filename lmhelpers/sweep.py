@@ -1,9 +1,10 @@
-"""Batch runs of the notebooks with papermill: one run, a series, or a sweep from a YAML file.
+"""Sweeps: many runs of the notebook series from one YAML file, each in a folder and a process of its own.
 
-Every run is a folder holding its executed notebooks, figures and run records, made by the same
-``series`` command as ``make run`` in a process of its own, ``jobs`` runs at a time; a run that fails is
-reported with the path of its executed notebook without stopping the others. A finished run leaves ``DONE.json``;
-running the same sweep again skips those runs unless ``redo`` is set.
+Every run is a folder holding its executed notebooks, figures and run records, made by
+``lmhelpers.batch.run_series`` (what ``make run`` uses) in a worker process of its own, ``jobs`` runs at a
+time; a run that fails is reported with the path of its executed notebook without stopping the others. A
+finished run leaves ``DONE.json`` with what produced it (parameters, notebook contents); running the sweep
+again skips it while that is unchanged. ``redo`` runs it again, moving the earlier run aside first.
 
 Sweep file format::
 

@@ -1,0 +1,184 @@
+"""The words of a reading: each :class:`~lmhelpers.reading.Claim` rendered as a sentence in the reader's
+language.
+
+A sentence is a function of the claim's values, so the figures (and their precision) are the same in
+every language; only the words differ. ``SENTENCES[language][key]`` holds one function per claim key.
+The language is the ``language`` argument, else the package default (:func:`set_language`, or the
+``LMHELPERS_LANGUAGE`` environment variable), else English.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+LANGUAGES = ("en", "ko")
+_default: list[str] = []
+
+
+def set_language(language: str) -> None:
+    """The language the package writes in from now on (readings, tables, figure labels, messages)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r} is invalid: choose one of {list(LANGUAGES)}")
+    _default[:] = [language]
+
+
+def current_language(language: str | None = None) -> str:
+    """``language`` if given, else the default set by :func:`set_language` or $LMHELPERS_LANGUAGE."""
+    chosen = language or (_default[0] if _default else os.environ.get("LMHELPERS_LANGUAGE", "en"))
+    if chosen not in LANGUAGES:
+        raise ValueError(f"language={chosen!r} is invalid: choose one of {list(LANGUAGES)}")
+    return chosen
+
+
+def render(claim: Any, language: str | None = None) -> str:
+    """One claim as a sentence in ``language``."""
+    return SENTENCES[current_language(language)][claim.key](**claim.values)
+
+
+def _pairs(items, fmt: str, sep: str = ", ") -> str:
+    return sep.join(fmt.format(*item) for item in items)
+
+
+_GUIDE_EN = {
+    "supports": "this run supports it",
+    "contradicts": "this run contradicts it",
+    "mixed": "this run is mixed",
+    "cannot_tell": "this run cannot tell",
+}
+
+
+def _guide_better_en(rnn, gpt, rnn_bpc, gpt_bpc, same_steps, params_ratio, time, time_winner, verdict):
+    head = f'The guide expected "the Transformer generally does better": {_GUIDE_EN[verdict]}.'
+    if rnn_bpc is None or gpt_bpc is None or not same_steps:
+        return (
+            head + " The two runs did not train for the same number of steps, so their scores do not compare."
+        )
+    steps = f" At equal steps {gpt} ends at {gpt_bpc:.3f} bits per character and {rnn} at {rnn_bpc:.3f}"
+    timed = f"; at equal training time ({time:.3g} s) {time_winner} is ahead" if time is not None else ""
+    size = (
+        f"; the sizes are close ({params_ratio:.2f}x), so the comparison is also at about equal parameters."
+        if 0.8 <= params_ratio <= 1.25
+        else f"; but {gpt} has {params_ratio:.1f}x the parameters of {rnn}, so equal size is untested here "
+        "(sweeps/sizes.yaml varies it)."
+    )
+    return head + steps + timed + size
+
+
+def _guide_converges_en(rnn, gpt, leaders, verdict):
+    head = f'The guide expected "the RNN may converge faster": {_GUIDE_EN[verdict]}.'
+    if not leaders:
+        return head + " There is no early evaluation to compare (raise max_iters or lower eval_interval)."
+    return (
+        head
+        + " Lower validation bits per character at the early evaluations: "
+        + _pairs(leaders, "step {0:,} {1}")
+        + "."
+    )
+
+
+def _guide_longer_en(rnn, gpt, threshold, verdict, start_gap, end_gap, n=None):
+    head = f"The guide expected the Transformer's advantage to be larger on longer sequences: {_GUIDE_EN[verdict]}."
+    if start_gap is None:
+        return head + " It needs the loss-by-position curves of both models."
+    return head + (
+        f" {rnn} minus {gpt}, in nats per token: {start_gap:+.3f} over the first quarter of the {n}-token "
+        f"window, {end_gap:+.3f} over the last (a change within {threshold} counts as no change). The context"
+        " sweep (sweeps/context.yaml) asks the same across window lengths."
+    )
+
+
+def _context_sweep_en(gaps, verdict):
+    return (
+        "Across context lengths, the RNN needs this many more bits per character than the Transformer: "
+        + _pairs(gaps, "{1:+.3f} at {0}")
+        + f". The guide expected the gap to grow with the length: {_GUIDE_EN[verdict]}."
+    )
+
+
+SENTENCES: dict[str, dict[str, Callable[..., str]]] = {
+    "en": {
+        "different_steps": lambda steps: (
+            "The runs trained for different numbers of steps ("
+            + _pairs(steps, "{0}: {1}")
+            + "), so part of any difference below is training length, not architecture."
+        ),
+        "level": lambda a, a_bpc, b, b_bpc, gap, share: (
+            f"{a} and {b} end level on the validation text: {a_bpc:.3f} and {b_bpc:.3f} bits per character."
+        ),
+        "better": lambda a, a_bpc, b, b_bpc, gap, share: (
+            f"{a} reaches {a_bpc:.3f} bits per character on the validation text and {b} {b_bpc:.3f}: {a} needs "
+            f"{gap:.3f} fewer bits per character ({share:.1%} less)."
+        ),
+        "same_tokenizer": lambda tokenizer, n, losses: (
+            f"{'Both' if n == 2 else 'All'} read the text through the same {tokenizer} tokenizer, so the per-token "
+            "figures compare directly as well: "
+            + _pairs(losses, "{0} {1:.3f} nats (perplexity {2:.2f})")
+            + "."
+        ),
+        "different_tokenizers": lambda tokenizers: (
+            f"The runs use different tokenizers ({', '.join(tokenizers)}), so loss and perplexity are per "
+            "different units; compare them by bits per character only."
+        ),
+        "throughput": lambda fast, fast_tps, slow, slow_tps, device, ratio: (
+            f"{fast} trains on {fast_tps:,.0f} tokens per second and {slow} on {slow_tps:,.0f} ({ratio:.1f}x on "
+            f"{device})."
+        ),
+        "equal_time": lambda time, first, ranked: (
+            f"At equal training time, {time:.3g} s (when {first} finished), the validation text costs "
+            + _pairs(ranked, "{0} {1:.3f}")
+            + f" bits per character: {ranked[0][0]} gets more out of each second "
+            "of training."
+        ),
+        "size": lambda big, big_params, small, small_params, ratio: (
+            f"{big} has {big_params:,} parameters, {ratio:.1f}x the {small_params:,} of {small}."
+        ),
+        "generation": lambda speeds: (
+            "Generating one sequence token by token, "
+            + _pairs(speeds, "{0} produces {1:,.0f} tokens/s", " and ")
+            + "."
+        ),
+        "overfitting": lambda name, best, best_step, last: (
+            f"{name} is overfitting: its validation loss rose from {best:.3f} at step {best_step:,} to {last:.3f}; "
+            "fewer steps or more dropout would help."
+        ),
+        "generalisation_gap": lambda name, gap: (
+            f"{name} ends {gap:.2f} nats lower on training text than on validation text, but its validation loss "
+            "was still falling at the last evaluation: a generalisation gap, not yet overfitting."
+        ),
+        "context_gain": lambda name, first, late, gain, n: (
+            f"With one token of context {name} scores {first:.3f} nats; over the last quarter of the {n}-token "
+            f"window {late:.3f}, "
+            + (f"{gain:.3f} nats lower" if gain > 0 else f"{-gain:.3f} nats higher")
+            + " thanks to the longer context."
+        ),
+        "curves_together": lambda a, b, end_gap, most: (
+            f"The loss-by-position curves of {a} and {b} never part for good: at the end of the window they "
+            f"differ by {end_gap:.3f} nats (at most {most:.3f} anywhere)."
+        ),
+        "curves_part": lambda lower, higher, start, n, threshold, end_gap: (
+            "The loss-by-position curves separate "
+            + ("from the very first position" if start == 1 else f"from position {start} of {n} on")
+            + f": {lower} stays more than {threshold} nats below {higher} to the end of the window (by "
+            f"{end_gap:.3f} nats at position {n})."
+        ),
+        "guide_better": _guide_better_en,
+        "guide_converges": _guide_converges_en,
+        "guide_longer": _guide_longer_en,
+        "no_scores": lambda: "No run finished with a validation score yet.",
+        "sweep_best": lambda name, arch, tokenizer, bits_per_char: (
+            f"Lowest validation bits per character: {name} ({arch}, {tokenizer}) at {bits_per_char:.3f}."
+        ),
+        "sweep_worst": lambda name, bpc, gap, share: (
+            f"Highest: {name} at {bpc:.3f}, {gap:.3f} bits per character ({share:.0%}) behind the best."
+        ),
+        "sweep_fastest": lambda name, tps, slow, ratio: (
+            f"Fastest training: {name} at {tps:,.0f} tokens/s, {ratio:.1f}x the slowest ({slow})."
+        ),
+        "sweep_smallest": lambda name, params, bpc: (
+            f"Smallest model: {name} with {params:,} parameters reaches {bpc:.3f} bits per character."
+        ),
+        "context_sweep": _context_sweep_en,
+    }
+}
