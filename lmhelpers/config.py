@@ -85,21 +85,11 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         s = "data"
-        _check(
-            isinstance(self.dataset, str) and self.dataset != "",
-            s,
-            "dataset",
-            self.dataset,
-            "give a dataset name such as 'tinyshakespeare' or a path to a text file or folder",
-        )
+        ok = isinstance(self.dataset, str) and self.dataset != ""
+        _check(ok, s, "dataset", self.dataset, "a name such as 'tinyshakespeare', or a text file or folder")
         _choice(s, self, "tokenizer", TOKENIZERS)
-        _check(
-            _is_int(self.vocab_size) and 2 <= self.vocab_size <= 1_000_000,
-            s,
-            "vocab_size",
-            self.vocab_size,
-            "an integer in [2, 1000000]",
-        )
+        v = self.vocab_size
+        _check(_is_int(v) and 2 <= v <= 1_000_000, s, "vocab_size", v, "an integer in [2, 1000000]")
         v = self.val_fraction
         _check(_is_number(v) and 0 < v < 1, s, "val_fraction", v, "a number strictly between 0 and 1")
         _choice(s, self, "normalize", NORMALIZATIONS)

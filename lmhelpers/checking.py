@@ -1,0 +1,235 @@
+"""How an exercise is checked: the learner's function against a reference on seeded cases, and a hint.
+
+:func:`lmhelpers.exercises` registers one check per exercise with :func:`exercise`; this module holds
+what they share: :class:`CheckResult` (truthy when correct, shown as ``correct: merge (6 cases)`` or as a
+hint with the failing case and the size of the difference), the comparison of answers, and
+:func:`assert_close` for the build-it-yourself cells, which stops a notebook on a mismatch.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import solutions
+
+Check = Callable[[Callable[..., Any]], "CheckResult"]
+
+
+@dataclass
+class CheckResult:
+    """What a check found; truthy when correct. Prints as ``correct: ...`` or as the hint."""
+
+    exercise: str
+    passed: bool
+    cases: int
+    message: str
+    failed_case: int | None = None  # 1-based
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return self.message
+
+    __repr__ = __str__  # a notebook cell ending in a check shows the message, not a dataclass
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One registry entry: what a notebook or a test needs to list an exercise and run its check."""
+
+    name: str
+    notebook: str  # "00" .. "05", the number of the notebook that asks for it
+    signature: str
+    description: str
+    check: Check
+
+
+@dataclass
+class Case:
+    """One input and the reference answer for it, computed before the learner's function runs."""
+
+    args: tuple
+    expected: Any
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _exercise(notebook: str) -> Callable[[Check], Check]:
+    """Register ``check_NAME``; its signature and description come from ``solutions.NAME``."""
+
+    def register(check: Check) -> Check:
+        name = check.__name__.removeprefix("check_")
+        solution = getattr(solutions, name)
+        sig = inspect.signature(solution)
+        signature = f"{name}({', '.join(sig.parameters)}) -> {sig.return_annotation}"
+        description = inspect.getdoc(solution).splitlines()[0].replace("``", "`")
+        EXERCISES[name] = Exercise(name, notebook, signature, description, check)
+        return check
+
+    return register
+
+
+def check(name: str, fn: Callable[..., Any]) -> CheckResult:
+    """Run the check of exercise ``name`` on ``fn``: ``check("merge", merge)``."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise named {name!r}; the exercises are {sorted(EXERCISES)}")
+    return EXERCISES[name].check(fn)
+
+
+def exercise_table(notebook: str | None = None) -> str:
+    """The exercises (of one notebook, e.g. "03") as a Markdown table: name, signature, what it asks."""
+    rows = [e for e in EXERCISES.values() if notebook is None or e.notebook == notebook]
+    lines = ["| notebook | function | what it does |", "|---|---|---|"]
+    lines += [f"| {e.notebook} | `{e.signature}` | {e.description} |" for e in rows]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ comparing answers
+def _show(value: Any) -> str:
+    """A short description of an argument or a result: tensors by shape, other values by repr."""
+    if isinstance(value, Tensor):
+        return f"tensor {list(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _compare(got: Any, expected: Any, atol: float, rtol: float) -> str | None:
+    """None when ``got`` matches ``expected``, else what differs, in one or two lines."""
+    if got is None and expected is not None:
+        return "your function returned None: did you forget `return`?"
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"expected a tuple of {len(expected)} values, got {_show(got)}"
+        for j, (g, e) in enumerate(zip(got, expected)):
+            problem = _compare(g, e, atol, rtol)
+            if problem:
+                return f"returned value {j + 1} of {len(expected)}: {problem}"
+        return None
+    if isinstance(expected, Tensor):
+        return _compare_tensor(got, expected, atol, rtol)
+    if isinstance(expected, float):
+        return _compare_float(got, expected, atol, rtol)
+    return _compare_exact(got, expected)
+
+
+def _as_double(value: Any) -> Tensor:
+    return torch.as_tensor(value).detach().cpu().double()
+
+
+def _compare_tensor(got: Any, expected: Tensor, atol: float, rtol: float) -> str | None:
+    if not isinstance(got, Tensor):
+        return f"expected a torch tensor of shape {list(expected.shape)}, got {type(got).__name__}"
+    if got.shape != expected.shape:
+        return f"wrong shape: expected {list(expected.shape)}, got {list(got.shape)}"
+    g, e = _as_double(got), _as_double(expected)
+    if not expected.is_floating_point():
+        wrong = (g != e).nonzero()
+        return f"{len(wrong)} entries differ, first at {tuple(wrong[0].tolist())}" if len(wrong) else None
+    nan = (g.isnan() & ~e.isnan()).nonzero()
+    if len(nan):
+        return f"your result has {len(nan)} NaN entries (first at index {tuple(nan[0].tolist())})"
+    if torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
+        return None
+    diff = (g - e).abs().nan_to_num(nan=math.inf)
+    at = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape))
+    return (
+        f"max absolute difference {diff.max().item():.3g} at index {at}: yours {g[at].item():.6g}, "
+        f"expected {e[at].item():.6g} (tolerance atol={atol:g}, rtol={rtol:g})"
+    )
+
+
+def _compare_float(got: Any, expected: float, atol: float, rtol: float) -> str | None:
+    if isinstance(got, Tensor) and got.numel() == 1:
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, (int, float, np.number)):
+        return f"expected a number, got {_show(got)}"
+    if math.isclose(float(got), expected, rel_tol=rtol, abs_tol=atol):
+        return None
+    return (
+        f"expected {expected:.6g}, got {float(got):.6g} (difference {abs(float(got) - expected):.3g}; "
+        f"tolerance atol={atol:g}, rtol={rtol:g})"
+    )
+
+
+def _compare_exact(got: Any, expected: Any) -> str | None:
+    if isinstance(expected, int) and isinstance(got, (int, np.integer)) and not isinstance(got, bool):
+        return None if got == expected else f"expected {expected:,}, got {got:,} (off by {got - expected:+,})"
+    if type(got) is not type(expected) and not (isinstance(expected, dict) and isinstance(got, dict)):
+        return f"expected {type(expected).__name__} {_show(expected)}, got {type(got).__name__} {_show(got)}"
+    if got == expected:
+        return None
+    if isinstance(expected, dict):
+        keys = [k for k in {**expected, **got} if got.get(k) != expected.get(k)]
+        wrong = "; ".join(f"{k}: yours {got.get(k)}, expected {expected.get(k)}" for k in keys[:3])
+        return f"they differ at {wrong}" + (f" (and {len(keys) - 3} more)" if len(keys) > 3 else "")
+    text = f"returned {_show(got)}, expected {_show(expected)}"
+    if isinstance(expected, list) and len(got) == len(expected):
+        i = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
+        text += f"; first difference at index {i}: yours {_show(got[i])}, expected {_show(expected[i])}"
+    elif isinstance(expected, list):
+        text += f" ({len(got)} items instead of {len(expected)})"
+    return text
+
+
+def _where(exc: BaseException) -> str:
+    """Where in the learner's code an exception came from: the deepest frame outside torch and here."""
+    skip = (os.path.dirname(torch.__file__), os.path.abspath(__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"\n  in {f.name}, line {f.lineno}: {f.line}" if f.line else f" (in {f.name}, line {f.lineno})"
+
+
+def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4, extra=None) -> CheckResult:
+    """Call ``fn`` on every case (on copies, so it may modify its inputs) and compare; the first
+    failing case becomes the message. ``extra(got)`` may add a requirement of its own."""
+    n = len(cases)
+    if not callable(fn):
+        message = (
+            f"not yet: {name} needs your function itself, check_{name}({name}) without (), not {_show(fn)}"
+        )
+        return CheckResult(name, False, n, message)
+    for i, case in enumerate(cases, 1):
+        call = f"{name}({', '.join(_show(a) for a in case.args)})"
+        try:
+            got = fn(*copy.deepcopy(case.args))
+        except NotImplementedError:
+            problem = "not written yet: your function raises NotImplementedError"
+        except Exception as exc:  # the learner's bug, reported as a hint rather than a traceback
+            problem = f"your function raised {type(exc).__name__}: {exc}{_where(exc)}"
+        else:
+            problem = _compare(got, case.expected, atol, rtol) or (extra(got) if extra else None)
+        if problem:
+            message = f"not yet: {name}, case {i} of {n}: {call}\n  {problem}\nhint: {hint}"
+            return CheckResult(name, False, n, message, i)
+    return CheckResult(name, True, n, f"correct: {name} ({n} cases)")
+
+
+def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """Stop with the difference when a hand-built result differs from the real one; else say it matches.
+
+    ``mine`` and ``real`` are tensors (or tuples of them, numbers, lists). Shapes must agree exactly.
+    """
+    problem = _compare(mine, real, atol, rtol)
+    if problem:
+        raise AssertionError(f"your result does not match {name}: {problem}")
+    pairs = list(zip(mine, real)) if isinstance(real, tuple) else [(mine, real)]
+    if all(isinstance(r, (Tensor, float)) for _, r in pairs):
+        diff = max(float((_as_double(m) - _as_double(r)).abs().max()) for m, r in pairs)
+        print(f"matches {name} (max difference {diff:.1g})")
+    else:
+        print(f"matches {name} (identical)")
