@@ -246,3 +246,16 @@ def source_markdown(obj: Any) -> str:
 def show_source(obj: Any) -> Any:
     """Display the real source of ``obj`` (read from the installed package, never a copy)."""
     return markdown(source_markdown(obj))
+
+
+def solution(name: str) -> Any:
+    """The reference solution of exercise ``name`` (from :mod:`lmhelpers.solutions`), folded: the reader
+    sees a "Solution" line and opens it on purpose, even after *Run all*."""
+    from . import solutions
+
+    if not hasattr(solutions, name):
+        raise ParameterError(f"no solution named {name!r}; see lmhelpers/solutions.py")
+    inner = source_markdown(getattr(solutions, name))
+    return markdown(
+        f"<details><summary>Solution: <code>{name}</code> (click to open)</summary>\n\n{inner}\n</details>"
+    )
