@@ -185,7 +185,27 @@ def run_series(
             {"notebook": path.name, "executed": executed, "parameters": params, "seconds": seconds}
         )
     write_summary(out, results)
+    _write_series_record(out, parameters, results)
     return results
+
+
+def _write_series_record(out: Path, parameters: dict[str, Any], results: Sequence[dict[str, Any]]) -> None:
+    """``series.json``: what ran, with which parameters, how long each notebook took, and on what CPU
+    (docs/measured.json and the notebooks' "what you will see" tables are made from it)."""
+    import json
+    import platform
+
+    from .device import cpu_name
+
+    record = {
+        "parameters": parameters,
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "notebooks": {r["notebook"]: round(r["seconds"], 1) for r in results},
+        "total_seconds": round(sum(r["seconds"] for r in results), 1),
+    }
+    (out / "series.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
 
 
 def _flushed(log: Callable[[str], None]) -> Callable[[str], None]:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -129,7 +130,8 @@ def environment_report(device: torch.device | None = None) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": device.type,
-        "device_name": platform.processor() or platform.machine(),
+        "device_name": cpu_name(),
+        "cpu": cpu_name(),
         "cuda_available": torch.cuda.is_available(),
         "mps_available": _mps_available(),
         "on_colab": on_colab(),
@@ -147,6 +149,22 @@ def environment_report(device: torch.device | None = None) -> dict[str, Any]:
     dtype = autocast_dtype(device)
     report["autocast_dtype"] = str(dtype).replace("torch.", "") if dtype else "float32"
     return report
+
+
+def cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it, with its widest vector instructions (e.g. 'AMD EPYC 7B13
+    (AVX2)'): run times are only comparable on the same kind of CPU, so every record and benchmark names
+    it, and the instruction set is what sets a CPU's float32 peak."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "")
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []))
+    isa = [name for flag, name in (("avx512f", "AVX-512"), ("amx_tile", "AMX")) if flag in flags]
+    isa = isa or (["AVX2"] if "avx2" in flags else [])
+    label = model or platform.processor() or platform.machine()
+    return f"{label} ({' + '.join(isa)})" if isa else label
 
 
 def on_colab() -> bool:

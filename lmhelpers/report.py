@@ -191,10 +191,13 @@ def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] 
     from .records import find_records
 
     out = Path(out_dir)
-    records = find_records(out)
-    if not records:
+    every = find_records(out)
+    # The runs of the folder's own notebooks or models (out/NAME/record.json) are compared and read;
+    # runs kept deeper (a lesson's extra models, out/02_rnn/leaky/) are listed in the table only.
+    records = [r for r in every if Path(r["path"]).parent.parent == out]
+    if not every:
         return None
-    lines = ["## Results", "", markdown_table(comparison_rows(records)), ""]
+    lines = ["## Results", "", markdown_table(comparison_rows(every)), ""]
     if len(records) >= 2:
         curves = find_position_losses(out)
         lines += ["## Reading", "", *[f"- {s}" for s in describe_comparison(records, curves)], ""]
