@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, make_config, preset_names
 from .device import on_colab
+from .language import LANGUAGES, message, set_language
 from .repository import BRANCH, REPOSITORY, colab_badge, colab_url, install_spec  # noqa: F401
 from .resume import RESUME_CHOICES, describe_resume, resume_mode
 
@@ -51,23 +52,16 @@ def notebook_config(preset: str, settings: Mapping[str, Any] | None = None, **pa
     first cells rather than half-way through training.
     """
     if not isinstance(preset, str) or preset not in PRESETS:
-        raise ParameterError(f"parameter preset={preset!r} is invalid: choose one of {preset_names()}")
+        raise _invalid("preset", preset, f"choose one of {preset_names()}")
     if settings is None:
         settings = {}
     if not isinstance(settings, Mapping) or not all(isinstance(k, str) for k in settings):
-        hint = (
-            " (papermill's -p passes text; pass a mapping with -y 'settings: {n_layer: 2}' or a -f YAML file)"
-            if isinstance(settings, str)
-            else ""
-        )
-        raise ParameterError(
-            f"parameter settings={settings!r} is invalid: a dict of setting names to values, e.g. "
-            f"{{'n_layer': 2, 'learning_rate': 1e-3}}{hint}"
-        )
+        hint = message("settings_hint") if isinstance(settings, str) else ""
+        raise ParameterError(message("settings_not_dict", value=settings, hint=hint), "settings", settings)
     given = {k: v for k, v in parameters.items() if v is not None}
     both = sorted(set(given) & set(settings))
     if both:
-        raise ParameterError(f"{both} given both as parameters and in settings; give each once")
+        raise ParameterError(message("given_twice", names=both))
     overrides = {**settings, **given}
     try:
         return make_config(preset, **overrides)
@@ -78,18 +72,32 @@ def notebook_config(preset: str, settings: Mapping[str, Any] | None = None, **pa
 def _as_parameter_error(exc: ConfigError, overrides: Mapping[str, Any]) -> ParameterError:
     """A ConfigError about a field restated in terms of the parameter (or setting) that set it."""
     if exc.field in overrides and exc.allowed:
-        value = overrides[exc.field]
-        return ParameterError(f"parameter {exc.field}={value!r} is invalid: {exc.allowed}", exc.field, value)
+        return _invalid(exc.field, overrides[exc.field], exc.allowed)
     if exc.field is not None and exc.allowed and exc.value is not None:
         # a preset's value broken by another parameter, e.g. its n_embd not divisible by a new n_head
-        return ParameterError(f"the parameters {sorted(overrides)} do not fit together: {exc}", exc.field)
-    return ParameterError(f"invalid parameter: {exc}", exc.field)
+        return ParameterError(message("do_not_fit", names=sorted(overrides), detail=exc), exc.field)
+    return ParameterError(message("unknown", detail=exc), exc.field)
+
+
+def _invalid(name: str, value: Any, allowed: str) -> ParameterError:
+    """ "parameter NAME=VALUE is invalid: ALLOWED", in the learner's language."""
+    return ParameterError(message("invalid", name=name, value=value, allowed=allowed), name, value, allowed)
+
+
+def use_language(language: str) -> str:
+    """The ``language`` parameter: what the package writes for the learner from now on (readings,
+    tables, figure labels, these messages) is in it; Korean also picks a font that draws Hangul."""
+    if language not in LANGUAGES:
+        raise _invalid("language", language, f"choose one of {list(LANGUAGES)}")
+    return set_language(language)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     """Refuse a parameter outside ``choices`` (e.g. arch='transformer' in the RNN notebook)."""
     if value not in choices:
-        raise ParameterError(f"parameter {name}={value!r} is invalid here: choose one of {list(choices)}")
+        raise ParameterError(
+            message("invalid_here", name=name, value=value, choices=list(choices)), name, value
+        )
 
 
 def text_parameter(name: str, value: str | None, tokenizer: Any, corpus_text: str) -> str:
@@ -107,8 +115,7 @@ def text_parameter(name: str, value: str | None, tokenizer: Any, corpus_text: st
         encode_prompt(tokenizer, value)
     except ValueError as exc:  # TokenizerError is a ValueError, and so is a value that is not text
         raise ParameterError(
-            f"parameter {name}={value!r} cannot be used here: {exc}. Set {name} = None to take a line of "
-            "the corpus, or choose text made of characters and words the corpus has."
+            message("not_encodable", name=name, value=value, detail=exc), name, value
         ) from None
     return value
 
@@ -127,7 +134,7 @@ def resolve_dir(path: str | os.PathLike, name: str = "run_dir") -> Path:
     """An absolute folder: relative paths count from the repository root inside a checkout (so a
     notebook run from notebooks/ and a command run from the root write to the same place), else the cwd."""
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise ParameterError(f"parameter {name}={path!r} is invalid: a folder path such as 'runs/notebooks'")
+        raise _invalid(name, path, "a folder path such as 'runs/notebooks'")
     p = Path(path).expanduser()
     return p if p.is_absolute() else (repo_root() or Path.cwd()) / p
 
@@ -140,10 +147,7 @@ def mount_drive_if_needed(path: str | os.PathLike, name: str = "checkpoint_dir")
     if not str(path).startswith(DRIVE_ROOT):
         return False
     if not on_colab():
-        raise ParameterError(
-            f"parameter {name}={str(path)!r} is a Google Drive folder, which exists only on Colab; "
-            "use a local folder here (or None)"
-        )
+        raise ParameterError(message("drive_off_colab", name=name, value=str(path)), name, str(path))
     if not (Path(DRIVE_ROOT) / "MyDrive").is_dir():
         from google.colab import drive  # type: ignore[import-not-found]
 
@@ -189,13 +193,12 @@ def prepare_run(
     try:
         resume_mode(resume)
     except ValueError:
-        raise ParameterError(
-            f"parameter resume={resume!r} is invalid: choose one of {RESUME_CHOICES}"
-        ) from None
+        raise _invalid("resume", resume, f"choose one of {RESUME_CHOICES}") from None
     if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
-        raise ParameterError(
-            f"parameter checkpoint_dir={checkpoint_dir!r} is invalid: None or a folder path, e.g. "
-            f"'{DRIVE_ROOT}/MyDrive/lmhelpers' on Colab"
+        raise _invalid(
+            "checkpoint_dir",
+            checkpoint_dir,
+            f"None or a folder path, e.g. '{DRIVE_ROOT}/MyDrive/lmhelpers' on Colab",
         )
     root = resolve_dir(run_dir, "run_dir")
     mount_drive_if_needed(root, "run_dir")

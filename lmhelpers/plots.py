@@ -9,6 +9,58 @@ from typing import Any
 
 import matplotlib.pyplot as plt  # headless, matplotlib falls back to Agg by itself
 
+from .language import tr
+
+# Fonts that draw Hangul, most common first: Colab and Linux (Nanum, Noto CJK), macOS, Windows.
+HANGUL_FONTS = (
+    "NanumGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "AppleGothic",
+    "Apple SD Gothic Neo",
+    "Malgun Gothic",
+    "UnDotum",
+)
+_hangul: list[str | None] = []
+
+
+def use_hangul_font() -> str | None:
+    """Make figures draw Hangul: the first installed font of ``HANGUL_FONTS``, else the NanumGothic that
+    the ``koreanize-matplotlib`` package ships. Returns the font's name, or None after one warning that
+    says what to install (Korean text would otherwise show as empty boxes)."""
+    if _hangul:
+        return _hangul[0]
+    import warnings
+
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    name = next((f for f in HANGUL_FONTS if f in installed), None)
+    if name is None:
+        try:
+            with warnings.catch_warnings():  # it imports distutils, deprecated: not the learner's concern
+                warnings.simplefilter("ignore")
+                import koreanize_matplotlib  # noqa: F401  (registers NanumGothic with matplotlib)
+
+            installed = {f.name for f in font_manager.fontManager.ttflist}
+            name = "NanumGothic" if "NanumGothic" in installed else None
+        except ImportError:
+            warnings.warn(
+                "no font with Hangul was found, so Korean text in figures would show as empty boxes; "
+                "install one with `pip install koreanize-matplotlib` (or the system's fonts-nanum package)",
+                stacklevel=2,
+            )
+    if name is not None:
+        plt.rcParams["font.family"] = [name, *[f for f in plt.rcParams["font.family"] if f != name]]
+        plt.rcParams["axes.unicode_minus"] = False  # Hangul fonts often lack the minus sign glyph
+    _hangul.append(name)
+    return name
+
+
+def _needs_hangul(*texts: str) -> None:
+    if any("\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for t in texts for ch in str(t)):
+        use_hangul_font()
+
 
 def _label(record: dict[str, Any]) -> str:
     return record.get("name") or record["config"]["model"]["arch"]
@@ -34,18 +86,18 @@ def plot_curves(
         h = rec["history"]
         color = f"C{i}"
         for ax, x in zip(axes, ("step", time)):
-            ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} val")
+            ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} {tr('val')}")
             ax.plot(
                 [r[x] for r in h],
                 [r["train_loss"] for r in h],
                 color=color,
                 ls="--",
                 alpha=0.6,
-                label=f"{_label(rec)} train",
+                label=f"{_label(rec)} {tr('train')}",
             )
-    axes[0].set_xlabel("optimizer step")
-    axes[1].set_xlabel(TIME_AXES[time])
-    axes[0].set_ylabel("loss per token (nats)")
+    axes[0].set_xlabel(tr("optimizer step"))
+    axes[1].set_xlabel(tr(TIME_AXES[time]))
+    axes[0].set_ylabel(tr("loss per token (nats)"))
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
@@ -62,8 +114,8 @@ def plot_loss_by_position(
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, losses in curves.items():
         ax.plot(range(1, len(losses) + 1), losses, label=name)
-    ax.set_xlabel("tokens of context seen")
-    ax.set_ylabel("validation loss (nats)")
+    ax.set_xlabel(tr("tokens of context seen"))
+    ax.set_ylabel(tr("validation loss (nats)"))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -76,14 +128,15 @@ def plot_attention(
     weights, tokens: Sequence[str], title: str = "", path: str | os.PathLike | None = None
 ) -> plt.Figure:
     """One attention map [T, T]: row i shows how much position i attends to each earlier position."""
+    labels = [t.replace("\n", "\\n") for t in tokens]
+    _needs_hangul(title, *labels)
     fig, ax = plt.subplots(figsize=(6, 5))
     im = ax.imshow(weights, cmap="viridis", vmin=0)
-    labels = [t.replace("\n", "\\n") for t in tokens]
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    ax.set_xlabel("key (attended to)")
-    ax.set_ylabel("query")
-    ax.set_title(title)
+    ax.set_xlabel(tr("key (attended to)"))
+    ax.set_ylabel(tr("query"))
+    ax.set_title(tr(title))
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     if path is not None:
@@ -103,9 +156,9 @@ def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | Non
                 r["name"], (r[key], r["bits_per_char"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
             )
         ax.set_xscale("log")
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(tr(xlabel))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("validation bits per character")
+    axes[0].set_ylabel(tr("validation bits per character"))
     fig.tight_layout()
     if path is not None:
         _save(fig, path)
@@ -126,7 +179,7 @@ def plot_tokenizers(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike |
     for ax, (key, title, log) in zip(axes, panels):
         values = [r.get(key) or 0 for r in rows]
         ax.bar(names, values, color=[f"C{i}" for i in range(len(rows))])
-        ax.set_title(title, fontsize=10)
+        ax.set_title(tr(title), fontsize=10)
         if log:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig
+from .language import tr
 
 if TYPE_CHECKING:
     from .checkpoint import TrainedModel
@@ -85,7 +86,7 @@ def _fmt(v: Any) -> str:
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns=TABLE_COLUMNS) -> str:
     """A GitHub-flavoured Markdown table of ``comparison_rows`` output."""
-    head = "| " + " | ".join(title for title, _ in columns) + " |"
+    head = "| " + " | ".join(tr(title) for title, _ in columns) + " |"
     rule = "|" + "|".join("---" for _ in columns) + "|"
     body = ["| " + " | ".join(_fmt(r.get(key)) for _, key in columns) + " |" for r in rows]
     return "\n".join([head, rule, *body])
@@ -197,14 +198,14 @@ def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] 
     records = [r for r in every if Path(r["path"]).parent.parent == out]
     if not every:
         return None
-    lines = ["## Results", "", markdown_table(comparison_rows(every)), ""]
+    lines = [tr("## Results"), "", markdown_table(comparison_rows(every)), ""]
     if len(records) >= 2:
         curves = find_position_losses(out)
-        lines += ["## Reading", "", *[f"- {s}" for s in describe_comparison(records, curves)], ""]
+        lines += [tr("## Reading"), "", *[f"- {s}" for s in describe_comparison(records, curves)], ""]
     for rec, s in zip(records, _shared_sample(records)):
         if s is not None:
             lines += [
-                f"### {rec['name']}: sample at temperature {s['temperature']}",
+                tr(f"### {rec['name']}: sample at temperature {s['temperature']}"),
                 "",
                 "```",
                 s["text"],
@@ -212,9 +213,9 @@ def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] 
                 "",
             ]
     if results:
-        lines += ["## Notebooks", "", "| notebook | seconds |", "|---|---|"]
+        lines += [tr("## Notebooks"), "", f"| {tr('notebook')} | {tr('seconds')} |", "|---|---|"]
         lines += [f"| {r['notebook']} | {r['seconds']:.1f} |" for r in results]
-        lines += [f"| total | {sum(r['seconds'] for r in results):.1f} |", ""]
+        lines += [f"| {tr('total')} | {sum(r['seconds'] for r in results):.1f} |", ""]
     text = "\n".join(lines)
     (out / "summary.md").write_text(text, encoding="utf-8")
     plt.close(plot_curves(records, out / "curves.png"))

@@ -3,38 +3,26 @@ language.
 
 A sentence is a function of the claim's values, so the figures (and their precision) are the same in
 every language; only the words differ. ``SENTENCES[language][key]`` holds one function per claim key.
-The language is the ``language`` argument, else the package default (:func:`set_language`, or the
-``LMHELPERS_LANGUAGE`` environment variable), else English.
+English sentences are here; Korean ones in :mod:`lmhelpers.korean`. The language is the ``language``
+argument, else the package default (:func:`lmhelpers.language.set_language`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-LANGUAGES = ("en", "ko")
-_default: list[str] = []
-
-
-def set_language(language: str) -> None:
-    """The language the package writes in from now on (readings, tables, figure labels, messages)."""
-    if language not in LANGUAGES:
-        raise ValueError(f"language={language!r} is invalid: choose one of {list(LANGUAGES)}")
-    _default[:] = [language]
-
-
-def current_language(language: str | None = None) -> str:
-    """``language`` if given, else the default set by :func:`set_language` or $LMHELPERS_LANGUAGE."""
-    chosen = language or (_default[0] if _default else os.environ.get("LMHELPERS_LANGUAGE", "en"))
-    if chosen not in LANGUAGES:
-        raise ValueError(f"language={chosen!r} is invalid: choose one of {list(LANGUAGES)}")
-    return chosen
+from .language import current_language
 
 
 def render(claim: Any, language: str | None = None) -> str:
-    """One claim as a sentence in ``language``."""
-    return SENTENCES[current_language(language)][claim.key](**claim.values)
+    """One claim as a sentence in ``language`` (default: the package's, see lmhelpers.language)."""
+    language = current_language(language)
+    if language == "ko":
+        from .korean import SENTENCES as KOREAN
+
+        return KOREAN[claim.key](**claim.values)
+    return SENTENCES["en"][claim.key](**claim.values)
 
 
 def _pairs(items, fmt: str, sep: str = ", ") -> str:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .language import tr
+
 
 def train_tokenizers(
     train_text: str, vocab_size: int, kinds: Sequence[str] = ("word", "char", "bpe", "gpt2")
@@ -81,7 +83,7 @@ def tokenizer_table(rows: Sequence[Mapping[str, Any]]) -> str:
     from .report import markdown_table
 
     shown = [
-        {**r, "round_trip": "yes" if r["round_trip"] else "no", "oov_rate": f"{r['oov_rate']:.2%}"}
+        {**r, "round_trip": tr("yes") if r["round_trip"] else tr("no"), "oov_rate": f"{r['oov_rate']:.2%}"}
         for r in rows
     ]
     return markdown_table(shown, TOKENIZER_COLUMNS)

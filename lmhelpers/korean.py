@@ -1,0 +1,257 @@
+"""한국어 카탈로그: the Korean words, messages and reading sentences, looked up by :mod:`lmhelpers.language`.
+
+Written for Korean learners, not word for word: a technical term appears in Korean with its English name
+in parentheses where a learner first meets it (글자당 비트 수(bits per character)). Sentences are built
+so that no Korean particle has to follow a run's name (which may end in a letter or a digit).
+"""
+
+from __future__ import annotations
+
+# Labels, column titles and fixed phrases, by their English text.
+WORDS = {
+    # figures
+    "optimizer step": "최적화 스텝",
+    "training time (s)": "학습 시간(초)",
+    "wall time (s), evaluation included": "경과 시간(초, 평가 포함)",
+    "wall time (s)": "경과 시간(초)",
+    "loss per token (nats)": "토큰당 손실(nats)",
+    "tokens of context seen": "지금까지 본 문맥 토큰 수",
+    "validation loss (nats)": "검증 손실(nats)",
+    "validation loss by position in the context": "문맥 위치별 검증 손실",
+    "key (attended to)": "키(주목받는 위치)",
+    "query": "쿼리",
+    "validation bits per character": "검증 글자당 비트 수",
+    "parameters": "파라미터 수",
+    "tokens per character (lower: shorter sequences)": "글자당 토큰 수(낮을수록 시퀀스가 짧음)",
+    "vocabulary size (log scale)": "어휘 크기(로그 축)",
+    "encoding speed (characters/s)": "인코딩 속도(초당 글자 수)",
+    "val": "검증",
+    "train": "학습",
+    # table columns
+    "run": "실행",
+    "model": "모델",
+    "tokenizer": "토크나이저",
+    "params": "파라미터",
+    "tokens/s": "토큰/초",
+    "gen tok/s": "생성 토큰/초",
+    "val loss": "검증 손실",
+    "perplexity": "퍼플렉서티",
+    "bits/char": "글자당 비트",
+    "train s": "학습(초)",
+    "wall s": "경과(초)",
+    "vocabulary": "어휘 크기",
+    "tokens/char": "글자당 토큰",
+    "OOV rate": "미등록어 비율",
+    "encode chars/s": "인코딩 글자/초",
+    "notebook": "노트북",
+    "seconds": "초",
+    "total": "합계",
+    # summary headings
+    "## Results": "## 결과",
+    "## Reading": "## 해석",
+    "## Notebooks": "## 노트북",
+    "yes": "예",
+    "no": "아니요",
+    # allowed values of settings (ConfigError.allowed)
+    "a positive integer": "양의 정수",
+    "an integer": "정수",
+    "an integer >= 0": "0 이상의 정수",
+    "an integer in [2, 1000000]": "2 이상 1000000 이하의 정수",
+    "a number strictly between 0 and 1": "0보다 크고 1보다 작은 수",
+    "a number in [0, 1)": "0 이상 1 미만의 수",
+    "a number >= 0": "0 이상의 수",
+    "a number >= 0 (0 disables clipping)": "0 이상의 수(0이면 클리핑을 끕니다)",
+    "a positive number such as 3e-4": "3e-4 같은 양수",
+    "True or False": "True 또는 False",
+    "None or a positive integer": "None 또는 양의 정수",
+    "None (set from the tokenizer) or an integer >= 2": "None(토크나이저에서 정함) 또는 2 이상의 정수",
+    "a name such as 'tinyshakespeare', or a text file or folder": (
+        "'tinyshakespeare' 같은 이름, 또는 텍스트 파일이나 폴더 경로"
+    ),
+    "a folder path such as 'runs/notebooks'": "'runs/notebooks' 같은 폴더 경로",
+}
+
+# Phrases with values inside, as (regular expression, replacement).
+PATTERNS = [
+    (r"choose one of (\[.*\])", r"다음 중 하나: \1"),
+    (r"one of (\[.*\])", r"다음 중 하나: \1"),
+    (
+        r"must be divisible by n_head=(\d+) \(each head gets n_embd // n_head dims\)",
+        r"n_head=\1로 나누어떨어져야 합니다(헤드마다 n_embd // n_head 차원을 받습니다)",
+    ),
+    (r"None or a number in \[0, learning_rate=(.*)\]", r"None 또는 0 이상 learning_rate=\1 이하의 수"),
+    (r"layer (\d+) of (\d+), head (\d+) of (\d+)", r"\2개 층 중 \1번째 층, \4개 헤드 중 \3번째 헤드"),
+    (r"(.*) val", r"\1 검증"),
+    (r"(.*) train", r"\1 학습"),
+    (r"### (.*): sample at temperature (.*)", r"### \1: 온도(temperature) \2에서 생성한 샘플"),
+]
+
+MESSAGES = {
+    "invalid": "매개변수 {name}={value!r} 값을 쓸 수 없습니다. 허용되는 값: {allowed}",
+    "invalid_here": "이 노트북에서는 매개변수 {name}={value!r} 값을 쓸 수 없습니다. 다음 중 하나를 고르세요: {choices}",
+    "settings_not_dict": "매개변수 settings={value!r} 값을 쓸 수 없습니다. 설정 이름과 값의 딕셔너리(dict)여야 "
+    "합니다. 예: {{'n_layer': 2, 'learning_rate': 1e-3}}{hint}",
+    "settings_hint": " (papermill의 -p는 값을 글자로 넘깁니다. 딕셔너리는 -y 'settings: {{n_layer: 2}}'나 -f YAML 파일로 "
+    "넘기세요)",
+    "given_twice": "{names}이(가) 매개변수와 settings 양쪽에 모두 있습니다. 한 곳에만 쓰세요",
+    "do_not_fit": "매개변수 {names}가 서로 맞지 않습니다: {detail}",
+    "unknown": "잘못된 매개변수입니다: {detail}",
+    "drive_off_colab": "매개변수 {name}={value!r}은(는) 구글 드라이브(Google Drive) 폴더인데, 드라이브는 Colab에서만 "
+    "쓸 수 있습니다. 여기서는 로컬 폴더(또는 None)를 쓰세요",
+    "not_encodable": "매개변수 {name}={value!r}은(는) 여기서 쓸 수 없습니다: {detail}. {name} = None으로 두면 말뭉치의 "
+    "한 줄을 쓰고, 직접 고를 때는 말뭉치에 있는 글자와 단어로 된 텍스트를 고르세요.",
+}
+
+
+# ------------------------------------------------------------------------------- reading sentences
+def _pairs(items, fmt: str, sep: str = ", ") -> str:
+    return sep.join(fmt.format(*item) for item in items)
+
+
+_VERDICT = {
+    "supports": "이번 실행은 이 예상을 뒷받침합니다",
+    "contradicts": "이번 실행은 이 예상과 어긋납니다",
+    "mixed": "이번 실행의 결과는 엇갈립니다",
+    "cannot_tell": "이번 실행만으로는 판단할 수 없습니다",
+}
+
+
+def _guide_better(rnn, gpt, rnn_bpc, gpt_bpc, same_steps, params_ratio, time, time_winner, verdict):
+    head = f'원래 가이드는 "Transformer가 대체로 더 좋다"고 예상했습니다. {_VERDICT[verdict]}.'
+    if rnn_bpc is None or gpt_bpc is None or not same_steps:
+        return head + " 두 실행의 학습 스텝 수가 달라서 점수를 그대로 비교할 수 없습니다."
+    text = f" 같은 스텝에서 글자당 비트 수는 {gpt} {gpt_bpc:.3f}, {rnn} {rnn_bpc:.3f}입니다"
+    if time is not None:
+        text += f". 같은 학습 시간({time:.3g}초)에서는 {time_winner} 쪽이 앞섭니다"
+    if 0.8 <= params_ratio <= 1.25:
+        return (
+            head
+            + text
+            + f". 두 모델의 크기가 비슷해서({params_ratio:.2f}배) 파라미터 수가 거의 같은 비교이기도 합니다."
+        )
+    return (
+        head
+        + text
+        + (
+            f". 다만 {gpt}의 파라미터 수가 {rnn}의 {params_ratio:.1f}배라서 같은 크기에서의 비교는 여기서 확인되지 "
+            "않았습니다(sweeps/sizes.yaml로 크기를 바꿔 볼 수 있습니다)."
+        )
+    )
+
+
+def _guide_converges(rnn, gpt, leaders, verdict):
+    head = f'원래 가이드는 "RNN이 더 빨리 수렴할 수도 있다"고 예상했습니다. {_VERDICT[verdict]}.'
+    if not leaders:
+        return head + " 비교할 초기 평가가 없습니다(max_iters를 늘리거나 eval_interval을 줄이세요)."
+    return (
+        head
+        + " 초기 평가마다 검증 글자당 비트 수가 더 낮았던 모델: "
+        + _pairs(leaders, "{0:,} 스텝 {1}")
+        + "."
+    )
+
+
+def _guide_longer(rnn, gpt, threshold, verdict, start_gap, end_gap, n=None):
+    head = f'원래 가이드는 "시퀀스가 길수록 Transformer의 이점이 커진다"고 예상했습니다. {_VERDICT[verdict]}.'
+    if start_gap is None:
+        return head + " 판단하려면 두 모델의 위치별 손실 곡선이 필요합니다."
+    return head + (
+        f" {rnn} 손실에서 {gpt} 손실을 뺀 값(토큰당 nats)은 {n}토큰 창의 앞쪽 4분의 1에서 {start_gap:+.3f}, "
+        f"뒤쪽 4분의 1에서 {end_gap:+.3f}입니다({threshold} 이내의 변화는 변화가 없는 것으로 봅니다). 문맥 길이 "
+        "스윕(sweeps/context.yaml)은 같은 질문을 여러 창 길이에서 던집니다."
+    )
+
+
+def _context_sweep(gaps, verdict):
+    return (
+        "문맥 길이별로 RNN이 Transformer보다 글자당 더 쓰는 비트 수: "
+        + _pairs(gaps, "{0}에서 {1:+.3f}")
+        + f". 원래 가이드는 이 차이가 길이와 함께 커진다고 예상했습니다. {_VERDICT[verdict]}."
+    )
+
+
+def _context_gain(name, first, late, gain, n):
+    change = f"{gain:.3f} nats 낮아집니다" if gain > 0 else f"{-gain:.3f} nats 높아집니다"
+    return (
+        f"{name} 모델은 문맥이 한 토큰일 때 {first:.3f} nats이고, {n}토큰 창의 마지막 4분의 1에서는 {late:.3f} nats로 "
+        f"긴 문맥 덕분에 {change}."
+    )
+
+
+def _curves_part(lower, higher, start, n, threshold, end_gap):
+    where = "첫 위치부터" if start == 1 else f"{n}개 위치 중 {start}번째부터"
+    return (
+        f"위치별 손실 곡선은 {where} 갈라집니다: 창 끝까지 {lower} 모델이 {higher} 모델보다 {threshold} nats 넘게 "
+        f"낮습니다(위치 {n}에서 {end_gap:.3f} nats 차이)."
+    )
+
+
+SENTENCES = {
+    "different_steps": lambda steps: (
+        "두 실행의 학습 스텝 수가 다릅니다("
+        + _pairs(steps, "{0}: {1}")
+        + "). 아래 차이의 일부는 구조가 아니라 학습 길이 때문입니다."
+    ),
+    "level": lambda a, a_bpc, b, b_bpc, gap, share: (
+        f"검증 텍스트에서 두 모델이 거의 같은 점수로 끝납니다. 글자당 비트 수(bits per character)는 {a} {a_bpc:.3f}, "
+        f"{b} {b_bpc:.3f}입니다."
+    ),
+    "better": lambda a, a_bpc, b, b_bpc, gap, share: (
+        f"검증 텍스트의 글자당 비트 수(bits per character)는 {a} {a_bpc:.3f}, {b} {b_bpc:.3f}입니다. {a} 쪽이 글자당 "
+        f"{gap:.3f} 비트 덜 씁니다({share:.1%} 적음)."
+    ),
+    "same_tokenizer": lambda tokenizer, n, losses: (
+        f"모든 모델이 같은 {tokenizer} 토크나이저(tokenizer)로 텍스트를 읽으므로 토큰당 수치도 그대로 비교할 수 "
+        "있습니다: " + _pairs(losses, "{0} {1:.3f} nats(퍼플렉서티 {2:.2f})") + "."
+    ),
+    "different_tokenizers": lambda tokenizers: (
+        f"실행마다 토크나이저가 다릅니다({', '.join(tokenizers)}). 손실과 퍼플렉서티(perplexity)는 서로 다른 "
+        "단위당 값이므로 글자당 비트 수로만 비교하세요."
+    ),
+    "throughput": lambda fast, fast_tps, slow, slow_tps, device, ratio: (
+        f"학습 처리량은 {fast} 초당 {fast_tps:,.0f} 토큰, {slow} 초당 {slow_tps:,.0f} 토큰입니다({device}에서 "
+        f"{ratio:.1f}배)."
+    ),
+    "equal_time": lambda time, first, ranked: (
+        f"같은 학습 시간 {time:.3g}초({first}의 학습이 끝난 때)에서 검증 텍스트의 글자당 비트 수는 "
+        + _pairs(ranked, "{0} {1:.3f}")
+        + f"입니다. 같은 시간을 더 잘 쓴 쪽은 {ranked[0][0]}입니다."
+    ),
+    "size": lambda big, big_params, small, small_params, ratio: (
+        f"파라미터 수는 {big} {big_params:,}개로, {small}의 {small_params:,}개의 {ratio:.1f}배입니다."
+    ),
+    "generation": lambda speeds: (
+        "한 시퀀스를 토큰 하나씩 생성하는 속도: " + _pairs(speeds, "{0} 초당 {1:,.0f} 토큰") + "."
+    ),
+    "overfitting": lambda name, best, best_step, last: (
+        f"{name} 모델은 과적합(overfitting)되고 있습니다. 검증 손실이 {best_step:,} 스텝의 {best:.3f}에서 "
+        f"{last:.3f}로 올랐습니다. 스텝을 줄이거나 드롭아웃(dropout)을 늘리면 도움이 됩니다."
+    ),
+    "generalisation_gap": lambda name, gap: (
+        f"{name} 모델은 학습 텍스트에서의 손실이 검증 텍스트보다 {gap:.2f} nats 낮게 끝나지만, 마지막 평가까지 "
+        "검증 손실이 계속 내려가고 있었습니다. 일반화 격차(generalisation gap)일 뿐 아직 과적합은 아닙니다."
+    ),
+    "context_gain": _context_gain,
+    "curves_together": lambda a, b, end_gap, most: (
+        f"{a}, {b} 두 모델의 위치별 손실 곡선은 끝까지 확실히 갈라지지 않습니다. 창 끝에서의 차이는 {end_gap:.3f} "
+        f"nats(어느 위치에서든 최대 {most:.3f})입니다."
+    ),
+    "curves_part": _curves_part,
+    "guide_better": _guide_better,
+    "guide_converges": _guide_converges,
+    "guide_longer": _guide_longer,
+    "no_scores": lambda: "아직 검증 점수가 나온 실행이 없습니다.",
+    "sweep_best": lambda name, arch, tokenizer, bits_per_char: (
+        f"검증 글자당 비트 수가 가장 낮은 실행: {name}({arch}, {tokenizer}), {bits_per_char:.3f}."
+    ),
+    "sweep_worst": lambda name, bpc, gap, share: (
+        f"가장 높은 실행: {name}, {bpc:.3f}. 가장 좋은 실행보다 글자당 {gap:.3f} 비트({share:.0%}) 뒤집니다."
+    ),
+    "sweep_fastest": lambda name, tps, slow, ratio: (
+        f"학습이 가장 빠른 실행: {name}, 초당 {tps:,.0f} 토큰으로 가장 느린 실행({slow})의 {ratio:.1f}배입니다."
+    ),
+    "sweep_smallest": lambda name, params, bpc: (
+        f"가장 작은 모델: {name}, 파라미터 {params:,}개로 글자당 {bpc:.3f} 비트에 이릅니다."
+    ),
+    "context_sweep": _context_sweep,
+}

@@ -1,0 +1,85 @@
+"""The learner's language: one setting that chooses the language of everything the package writes for a
+learner (readings, tables' column names, figure titles and axis labels, parameter messages).
+
+``set_language("ko")`` (a notebook's ``language`` parameter calls it) or ``$LMHELPERS_LANGUAGE`` sets it;
+English is the default. Words and messages are looked up by their English text in the language's
+catalog (:mod:`lmhelpers.korean` for Korean); numbers are formatted the same way in every language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+LANGUAGES = ("en", "ko")
+_default: list[str] = []
+
+
+def set_language(language: str) -> str:
+    """The language the package writes in from now on; returns it. Korean also picks a Hangul font."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language={language!r} is invalid: choose one of {list(LANGUAGES)}")
+    _default[:] = [language]
+    if language == "ko":
+        from .plots import use_hangul_font
+
+        use_hangul_font()
+    return language
+
+
+def current_language(language: str | None = None) -> str:
+    """``language`` if given, else the default set by :func:`set_language` or $LMHELPERS_LANGUAGE."""
+    chosen = language or (_default[0] if _default else os.environ.get("LMHELPERS_LANGUAGE", "en"))
+    if chosen not in LANGUAGES:
+        raise ValueError(f"language={chosen!r} is invalid: choose one of {list(LANGUAGES)}")
+    return chosen
+
+
+def _catalog(language: str):
+    if language == "ko":
+        from . import korean
+
+        return korean
+    return None
+
+
+def tr(text: str, language: str | None = None) -> str:
+    """``text`` (an English word or phrase: a label, a column title, a range of allowed values) in the
+    current language; unchanged in English or where the catalog has no entry."""
+    catalog = _catalog(current_language(language))
+    if catalog is None:
+        return text
+    if text in catalog.WORDS:
+        return catalog.WORDS[text]
+    for pattern, replacement in catalog.PATTERNS:
+        if re.fullmatch(pattern, text):
+            return re.sub(pattern, replacement, text)
+    return text
+
+
+# Messages a notebook shows when a parameter is wrong, by key; {allowed} is translated with tr().
+MESSAGES = {
+    "invalid": "parameter {name}={value!r} is invalid: {allowed}",
+    "invalid_here": "parameter {name}={value!r} is invalid here: choose one of {choices}",
+    "settings_not_dict": "parameter settings={value!r} is invalid: a dict of setting names to values, e.g. "
+    "{{'n_layer': 2, 'learning_rate': 1e-3}}{hint}",
+    "settings_hint": " (papermill's -p passes text; pass a mapping with -y 'settings: {{n_layer: 2}}' or a -f "
+    "YAML file)",
+    "given_twice": "{names} given both as parameters and in settings; give each once",
+    "do_not_fit": "the parameters {names} do not fit together: {detail}",
+    "unknown": "invalid parameter: {detail}",
+    "drive_off_colab": "parameter {name}={value!r} is a Google Drive folder, which exists only on Colab; "
+    "use a local folder here (or None)",
+    "not_encodable": "parameter {name}={value!r} cannot be used here: {detail}. Set {name} = None to take a "
+    "line of the corpus, or choose text made of characters and words the corpus has.",
+}
+
+
+def message(key: str, language: str | None = None, **values: Any) -> str:
+    """The message ``key`` with ``values`` filled in, in the current language."""
+    catalog = _catalog(current_language(language))
+    template = catalog.MESSAGES[key] if catalog is not None else MESSAGES[key]
+    if "allowed" in values:
+        values["allowed"] = tr(values["allowed"], language)
+    return template.format(**values)
