@@ -1,16 +1,23 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both create .venv when it is missing.
 #
-# torch: where no torch is importable, it is pinned to 2.13.0 in the same pip call (an unpinned
-# `torch` resolves to a multi-GB CUDA build on machines without a GPU wheel cache). Where the Python
-# that makes the venv already has torch (a conda env, Colab), the venv sees it and nothing replaces it.
+# torch (tools/install_torch.py decides, `$(PY) tools/install_torch.py --dry-run` says what it would do):
+# already importable (a conda env, Colab, a venv made from a Python that has it): nothing replaces it.
+# Else $(TORCH_PIN): on Linux without an NVIDIA GPU from PyTorch's CPU wheel index (not gigabytes of CUDA
+# wheels), falling back within seconds to the plain pin when that index cannot be reached; with an NVIDIA
+# GPU, or on macOS and Windows, from the default index.
+#
+# Also: `make lab` (JupyterLab on the notebooks, with this venv as their kernel), `make repository
+# URL=https://github.com/you/fork [BRANCH=tag]` (every badge, install cell and link at once).
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_PIN ?= torch==2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 PRESET ?= cpu
 OUT ?= runs/latest
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 
 # Offline copies beside the checkout (as on CI machines) are used when nothing else is configured.
 ifneq ($(wildcard ../shared/data/tinyshakespeare.txt),)
@@ -20,19 +27,22 @@ ifneq ($(wildcard ../shared/data/tiktoken),)
 export TIKTOKEN_CACHE_DIR ?= $(abspath ../shared/data/tiktoken)
 endif
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean lab repository
 
-$(VENV)/.installed: pyproject.toml
+# A venv made from another venv's Python sees that Python's base, not its packages: a .pth file then
+# adds them (after the venv's own), so torch installed there is reused too.
+SITE_PACKAGES := import sysconfig; print(*dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")), sep="\n")
+PURELIB := import sysconfig; print(sysconfig.get_paths()["purelib"])
+
+$(VENV)/.installed: pyproject.toml tools/install_torch.py
 	@if [ ! -x $(PY) ]; then \
 	  if $(PYTHON) -c "import torch" 2>/dev/null; then \
 	    echo "torch found in $(PYTHON): the venv reuses it"; $(PYTHON) -m venv --system-site-packages $(VENV); \
+	    $(PY) -c "import torch" 2>/dev/null || $(PYTHON) -c '$(SITE_PACKAGES)' > "$$($(PY) -c '$(PURELIB)')/parent.pth"; \
 	  else $(PYTHON) -m venv $(VENV); fi; \
 	fi
-	@if $(PY) -c "import torch" 2>/dev/null; then \
-	  $(PY) -m pip install -q -e ".[notebooks,dev]"; \
-	else \
-	  $(PY) -m pip install -q "$(TORCH_PIN)" -e ".[notebooks,dev]"; \
-	fi
+	@$(PY) tools/install_torch.py --pin "$(TORCH_PIN)" --cpu-index "$(TORCH_CPU_INDEX)"
+	@$(PY) -m pip install -q -e ".[notebooks,dev]"
 	@touch $@
 
 install: $(VENV)/.installed
@@ -44,13 +54,31 @@ test: install
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# JupyterLab at http://127.0.0.1:8888/ on this checkout, opened at notebooks/, with this venv registered
+# as the notebooks' `python3` kernel inside the venv. More options: make lab LAB_ARGS="--port 8899".
+lab: install
+	$(PY) tools/lab.py $(LAB_ARGS)
+
+# Only values given on the command line count (a BRANCH in the environment is not a request to pin).
+repository: install
+	$(PY) tools/set_repository.py $(strip $(if $(filter command line,$(origin URL)),"$(URL)") \
+	  $(if $(filter command line,$(origin BRANCH)),--branch "$(BRANCH)"))
+
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check lmhelpers tests
+	$(PY) -m ruff format --check lmhelpers tests tools
 
 format: install
-	$(PY) -m ruff format lmhelpers tests
+	$(PY) -m ruff format lmhelpers tests tools
 	$(PY) -m ruff check --fix .
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+
+# Mutation testing of the modules that compute reported figures, in a scratch copy (slow on 2 cores:
+# about an hour; not part of `make test` or CI). Results and survivors: docs/mutation.md.
+# E.g. make mutation MUTATION_ARGS="--planted" or MUTATION_ARGS="--module metrics -j 2".
+MUTATION_ARGS ?= -j 2
+.PHONY: mutation
+mutation: install
+	$(PY) tools/mutation.py $(MUTATION_ARGS)
