@@ -3,6 +3,7 @@
 import inspect
 
 import pytest
+
 from lmhelpers import notebook as nbh
 from lmhelpers.batch import route_parameters
 from lmhelpers.config import make_config
@@ -79,8 +80,9 @@ def test_prepare_run_folders_and_checks(tmp_path):
 
 
 def test_links_come_from_the_repository_constant():
+    slug = nbh.REPOSITORY.removeprefix("https://github.com/")
     assert nbh.colab_url("02_rnn.ipynb") == (
-        "https://colab.research.google.com/github/lmhelpers/rnn-vs-transformer/blob/main/notebooks/02_rnn.ipynb"
+        f"https://colab.research.google.com/github/{slug}/blob/{nbh.BRANCH}/notebooks/02_rnn.ipynb"
     )
     assert nbh.install_spec() == f"lmhelpers[notebooks] @ git+{nbh.REPOSITORY}.git@{nbh.BRANCH}"
     assert nbh.colab_url("x.ipynb") in nbh.colab_badge("x.ipynb")
