@@ -184,6 +184,10 @@ def run_series(
         results.append(
             {"notebook": path.name, "executed": executed, "parameters": params, "seconds": seconds}
         )
+    if "language" in parameters:  # the summary in the language the notebooks were asked to speak
+        from .language import set_language
+
+        set_language(parameters["language"])
     write_summary(out, results)
     _write_series_record(out, parameters, results)
     return results

@@ -71,7 +71,9 @@ def tokenizer_source(config: RunConfig, train_text: str) -> dict[str, Any]:
     }
 
 
-def save_tokenizer(tokenizer: Tokenizer, config: RunConfig, train_text: str, folder: str | os.PathLike) -> Path:
+def save_tokenizer(
+    tokenizer: Tokenizer, config: RunConfig, train_text: str, folder: str | os.PathLike
+) -> Path:
     """Save ``tokenizer`` and what it was trained on (``config``'s data settings, a digest of
     ``train_text``) into ``folder``: the one place tokenizers are saved."""
     folder = Path(folder)

@@ -56,6 +56,8 @@ WORDS = {
     "a positive integer": "양의 정수",
     "an integer": "정수",
     "an integer >= 0": "0 이상의 정수",
+    "an integer >= 1": "1 이상의 정수",
+    "an existing sweep file (a path, or a name in sweeps/)": "있는 스윕 파일(경로, 또는 sweeps/ 안의 이름)",
     "an integer in [2, 1000000]": "2 이상 1000000 이하의 정수",
     "a number strictly between 0 and 1": "0보다 크고 1보다 작은 수",
     "a number in [0, 1)": "0 이상 1 미만의 수",

@@ -52,7 +52,7 @@ def notebook_config(preset: str, settings: Mapping[str, Any] | None = None, **pa
     first cells rather than half-way through training.
     """
     if not isinstance(preset, str) or preset not in PRESETS:
-        raise _invalid("preset", preset, f"choose one of {preset_names()}")
+        raise invalid("preset", preset, f"choose one of {preset_names()}")
     if settings is None:
         settings = {}
     if not isinstance(settings, Mapping) or not all(isinstance(k, str) for k in settings):
@@ -72,14 +72,14 @@ def notebook_config(preset: str, settings: Mapping[str, Any] | None = None, **pa
 def _as_parameter_error(exc: ConfigError, overrides: Mapping[str, Any]) -> ParameterError:
     """A ConfigError about a field restated in terms of the parameter (or setting) that set it."""
     if exc.field in overrides and exc.allowed:
-        return _invalid(exc.field, overrides[exc.field], exc.allowed)
+        return invalid(exc.field, overrides[exc.field], exc.allowed)
     if exc.field is not None and exc.allowed and exc.value is not None:
         # a preset's value broken by another parameter, e.g. its n_embd not divisible by a new n_head
         return ParameterError(message("do_not_fit", names=sorted(overrides), detail=exc), exc.field)
     return ParameterError(message("unknown", detail=exc), exc.field)
 
 
-def _invalid(name: str, value: Any, allowed: str) -> ParameterError:
+def invalid(name: str, value: Any, allowed: str) -> ParameterError:
     """ "parameter NAME=VALUE is invalid: ALLOWED", in the learner's language."""
     return ParameterError(message("invalid", name=name, value=value, allowed=allowed), name, value, allowed)
 
@@ -88,7 +88,7 @@ def use_language(language: str) -> str:
     """The ``language`` parameter: what the package writes for the learner from now on (readings,
     tables, figure labels, these messages) is in it; Korean also picks a font that draws Hangul."""
     if language not in LANGUAGES:
-        raise _invalid("language", language, f"choose one of {list(LANGUAGES)}")
+        raise invalid("language", language, f"choose one of {list(LANGUAGES)}")
     return set_language(language)
 
 
@@ -134,7 +134,7 @@ def resolve_dir(path: str | os.PathLike, name: str = "run_dir") -> Path:
     """An absolute folder: relative paths count from the repository root inside a checkout (so a
     notebook run from notebooks/ and a command run from the root write to the same place), else the cwd."""
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise _invalid(name, path, "a folder path such as 'runs/notebooks'")
+        raise invalid(name, path, "a folder path such as 'runs/notebooks'")
     p = Path(path).expanduser()
     return p if p.is_absolute() else (repo_root() or Path.cwd()) / p
 
@@ -193,9 +193,9 @@ def prepare_run(
     try:
         resume_mode(resume)
     except ValueError:
-        raise _invalid("resume", resume, f"choose one of {RESUME_CHOICES}") from None
+        raise invalid("resume", resume, f"choose one of {RESUME_CHOICES}") from None
     if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
-        raise _invalid(
+        raise invalid(
             "checkpoint_dir",
             checkpoint_dir,
             f"None or a folder path, e.g. '{DRIVE_ROOT}/MyDrive/lmhelpers' on Colab",

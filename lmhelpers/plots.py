@@ -86,7 +86,9 @@ def plot_curves(
         h = rec["history"]
         color = f"C{i}"
         for ax, x in zip(axes, ("step", time)):
-            ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} {tr('val')}")
+            ax.plot(
+                [r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} {tr('val')}"
+            )
             ax.plot(
                 [r[x] for r in h],
                 [r["train_loss"] for r in h],

@@ -60,7 +60,8 @@ def test_badge_and_install_cell_point_at_this_notebook_in_the_repository(name):
     assert colab_url(name) == expected
     assert COLAB_LINK.findall(title.source) == [expected]
     every = COLAB_LINK.findall("".join(c.source for c in nb.cells))
-    assert set(every) <= {colab_url(n) for n in ALL_NOTEBOOKS}  # only links into the series (the next one)
+    series = {colab_url(n) for n in ALL_NOTEBOOKS} | {colab_url(f"ko/{n}") for n in ALL_NOTEBOOKS}
+    assert set(every) <= series  # only links into the series: the next notebook, the Korean edition
     assert every.count(expected) == 1
 
     install = _code(nb)[0]
