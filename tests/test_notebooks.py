@@ -105,10 +105,10 @@ def test_example_parameter_file_names_real_parameters():
     assert set(params) <= declared
 
 
-def test_readmes_link_every_notebook():
-    for readme in ("README.md", "README.ko.md"):
+def test_readmes_link_every_notebook_of_their_language():
+    for readme, folder in (("README.md", ""), ("README.ko.md", "ko/")):
         links = set(COLAB_LINK.findall((ROOT / readme).read_text(encoding="utf-8")))
-        assert links == {colab_url(n) for n in ALL_NOTEBOOKS}, readme
+        assert links == {colab_url(folder + n) for n in ALL_NOTEBOOKS}, readme
 
 
 # ------------------------------------------------------------------------------------ execution
