@@ -1,0 +1,169 @@
+"""Notebook 03 as a lesson: its cells follow the series' conventions, and its build-it-yourself cells really
+compare with the real implementation, so a wrong hand-built piece stops the notebook with the difference.
+
+nbmake runs the notebook as committed; these tests run its build-it-yourself cells alone (they need only a
+config, a tokenizer and an untrained model) and break them on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+import torch
+
+import lmhelpers
+from lmhelpers import notebook as nbh
+from lmhelpers.config import make_config
+from lmhelpers.exercises import EXERCISES
+from lmhelpers.tokenizers import CharTokenizer
+
+NB = Path(__file__).resolve().parents[1] / "notebooks" / "03_transformer.ipynb"
+BUILD = [
+    "average-loop",
+    "average-matrix",
+    "average-softmax",
+    "one-head-scale",
+    "one-head",
+    "cell-08",
+    "multi-head",
+]
+BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+POSITIONS = ["positions-bag", "positions-added", "positions-causal"]
+
+
+@pytest.fixture(scope="module")
+def nb() -> nbformat.NotebookNode:
+    return nbformat.read(NB, as_version=4)
+
+
+def _cell(nb, cell_id: str):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _run(nb, ids: list[str], namespace: dict, replace: tuple[str, str] | None = None) -> dict:
+    """Execute the cells ``ids`` in ``namespace``; ``replace`` edits the source first (a deliberate bug)."""
+    for cell_id in ids:
+        source = _cell(nb, cell_id).source
+        if replace and replace[0] in source:
+            source = source.replace(*replace)
+        exec(compile(source, cell_id, "exec"), namespace)
+    return namespace
+
+
+def _lesson_namespace() -> dict:
+    """What the notebook has defined by the time its build-it-yourself cells run, at the smoke size."""
+    config = make_config("smoke", arch="transformer")
+    sentence = "to be or not to be"
+    tokenizer = CharTokenizer.train(sentence)
+    config = lmhelpers.with_vocab(config, tokenizer)
+
+    prepared = SimpleNamespace(tokenizer=tokenizer)  # the one part of prepare_data's result they use
+    return {"config": config, "nbh": nbh, "lmhelpers": lmhelpers, "prepared": prepared, "sentence": sentence}
+
+
+# --------------------------------------------------------------------------------------------- structure
+def test_opening_says_what_you_learn_what_you_need_and_where_the_figures_go(nb):
+    lines = nb.cells[0].source.splitlines()
+    assert lines[0].startswith("# 03 · ")
+    assert lines[2] == f"{BADGE}({nbh.colab_url('03_transformer.ipynb')})"
+    text = nb.cells[0].source
+    learn = text.split("**What you will learn**")[1].split("**What you need first**")[0]
+    assert 3 <= len(re.findall(r"^- ", learn, re.M)) <= 5
+    need = text.split("**What you need first**")[1].split("**What you will see**")[0]
+    assert "01" in need and "02" in need
+    see = text.split("**What you will see**")[1].splitlines()
+    at = see.index("<!-- what-you-will-see -->")
+    assert see[at + 1] == "<!-- /what-you-will-see -->"
+
+
+def test_sections_come_in_the_lesson_order_and_end_with_the_next_notebook(nb):
+    headings = [
+        ln
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for ln in c.source.splitlines()
+        if ln.startswith("## ")
+    ]
+    order = [
+        "## Parameters",
+        "## Data and tokenizer",
+        "## Self-attention, step by step",
+        "## The model",
+        "## Why the model needs positions",
+        "## Training",
+        "## What the trained model attends to",
+        "## Samples",
+        "## The key/value cache",
+        "## The checkpoint",
+        "## Summary",
+        "## Exercises",
+    ]
+    found = [next(i for i, h in enumerate(headings) if h.startswith(want)) for want in order]
+    assert found == sorted(found), headings
+    link = nbh.colab_url("04_comparison.ipynb")
+    assert nb.cells[-1].source == f"**Next:** {BADGE}({link}) 04 · RNN vs Transformer, measured"
+
+
+def test_checked_exercises_are_a_stub_its_check_and_its_folded_solution(nb):
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    stubs = [i for i, c in enumerate(code) if 'raise NotImplementedError("your code here")' in c.source]
+    assert 3 <= len(stubs) <= 4
+    for i in stubs:
+        name = re.match(r"def (\w+)\(", code[i].source).group(1)
+        assert EXERCISES[name].notebook == "03"
+        assert '"""' in code[i].source  # a docstring says what to write
+        assert f"from lmhelpers.exercises import check_{name}" in code[i + 1].source
+        assert code[i + 1].source.rstrip().endswith(f"check_{name}({name})")
+        assert code[i + 2].source.strip() == f'nbh.solution("{name}")'
+    text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert text.count("(open-ended)") >= 1
+
+
+def test_measured_figures_are_computed_not_written(nb):
+    """Speed-ups and sizes come from the run; the prose holds no number of its own."""
+    prose = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert not re.search(r"\d+(\.\d+)?\s*(x|×|times) (faster|as fast)", prose)
+    assert "recomputed_seconds / cached_seconds" in _cell(nb, "cache-speed").source
+
+
+# --------------------------------------------------------------------------------- built by hand, checked
+def test_the_build_it_yourself_cells_match_the_real_attention(nb, capsys):
+    ns = _run(nb, BUILD, _lesson_namespace())
+    printed = capsys.readouterr().out
+    for real in ("the loop", "F.scaled_dot_product_attention", "CausalSelfAttention with n_embd=8"):
+        assert f"matches {real}" in printed
+    assert f"CausalSelfAttention with n_embd={ns['config'].model.n_embd}" in printed
+
+
+@pytest.mark.parametrize(
+    "cell, bug, real",
+    [
+        ("average-matrix", ("tril.sum(dim=1,", "tril.sum(dim=0,"), "the loop"),  # columns summed
+        ("one-head", ("/ math.sqrt(q.size(-1))", ""), "F.scaled_dot_product_attention"),  # no scaling
+        ("multi-head", ("attention.proj.bias)", "None)"), "CausalSelfAttention"),  # bias forgotten
+    ],
+)
+def test_a_wrong_hand_built_piece_stops_the_notebook_with_the_difference(nb, cell, bug, real):
+    ids = BUILD[: BUILD.index(cell) + 1]
+    with pytest.raises(AssertionError, match=rf"does not match {real}.*max absolute difference"):
+        _run(nb, ids, _lesson_namespace(), replace=bug)
+
+
+def test_attention_without_positions_cannot_tell_the_order(nb, capsys):
+    ns = _run(nb, BUILD, _lesson_namespace())
+    torch.manual_seed(0)
+    ns["model"] = lmhelpers.build_model(ns["config"].model)
+    _run(nb, POSITIONS, ns)
+    printed = capsys.readouterr().out
+    assert "matches the outputs of the original order, reversed" in printed
+    assert "matches the last position before reordering" in printed
+    change = float(re.search(r"changes the outputs by (\d+)%", printed).group(1))
+    assert change > 0
+    # The same check with the positions put in: the layer now tells the orders apart, and the cell stops.
+    bag = ("block.ln_1(tokens", "block.ln_1(model.pos_emb(torch.arange(len(ids))) + tokens")
+    with pytest.raises(AssertionError, match="does not match the outputs of the original order"):
+        _run(nb, POSITIONS[:1], ns, replace=bag)
