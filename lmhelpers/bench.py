@@ -53,7 +53,8 @@ __all__ = ["BenchOptions", "add_parser", "format_tables", "main_from_args", "run
 # ------------------------------------------------------------------------------------------ the run
 def _command_line() -> str | None:
     """The command that ran, when it was ``python -m lmhelpers ...`` or the ``lmhelpers`` script."""
-    if Path(sys.argv[0]).name in ("__main__.py", "lmhelpers"):
+    script = Path(sys.argv[0])
+    if script.name == "lmhelpers" or (script.name == "__main__.py" and script.parent.name == "lmhelpers"):
         return "python -m lmhelpers " + " ".join(sys.argv[1:])
     return None
 

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from . import solutions
+from .language import current_language, message
 
 Check = Callable[[Callable[..., Any]], "CheckResult"]
 
@@ -199,10 +200,7 @@ def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4,
     failing case becomes the message. ``extra(got)`` may add a requirement of its own."""
     n = len(cases)
     if not callable(fn):
-        message = (
-            f"not yet: {name} needs your function itself, check_{name}({name}) without (), not {_show(fn)}"
-        )
-        return CheckResult(name, False, n, message)
+        return CheckResult(name, False, n, message("check_not_a_function", name=name, got=_show(fn)))
     for i, case in enumerate(cases, 1):
         call = f"{name}({', '.join(_show(a) for a in case.args)})"
         try:
@@ -214,9 +212,19 @@ def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4,
         else:
             problem = _compare(got, case.expected, atol, rtol) or (extra(got) if extra else None)
         if problem:
-            message = f"not yet: {name}, case {i} of {n}: {call}\n  {problem}\nhint: {hint}"
-            return CheckResult(name, False, n, message, i)
-    return CheckResult(name, True, n, f"correct: {name} ({n} cases)")
+            hint = _hint(name, hint)
+            text = message("check_not_yet", name=name, i=i, n=n, call=call, problem=problem, hint=hint)
+            return CheckResult(name, False, n, text, i)
+    return CheckResult(name, True, n, message("check_correct", name=name, n=n))
+
+
+def _hint(name: str, english: str) -> str:
+    """The exercise's hint in the learner's language (English where no translation exists)."""
+    if current_language() == "ko":
+        from .korean import HINTS
+
+        return HINTS.get(name, english)
+    return english
 
 
 def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: float = 1e-4) -> None:
@@ -230,6 +238,6 @@ def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: floa
     pairs = list(zip(mine, real)) if isinstance(real, tuple) else [(mine, real)]
     if all(isinstance(r, (Tensor, float)) for _, r in pairs):
         diff = max(float((_as_double(m) - _as_double(r)).abs().max()) for m, r in pairs)
-        print(f"matches {name} (max difference {diff:.1g})")
+        print(message("matches", name=name, diff=diff))
     else:
-        print(f"matches {name} (identical)")
+        print(message("matches_exactly", name=name))

@@ -400,14 +400,14 @@ def make_config(preset: str = "smoke", **overrides: Any) -> RunConfig:
 
 def presets_markdown() -> str:
     """The presets side by side (notebook 00's table and the README's): every entry of ``PRESETS``."""
-    lines = [
-        "| preset | tokenizer | layers x width | context | steps x batch | meant for |",
-        "|---|---|---|---|---|---|",
-    ]
+    from .language import tr
+
+    titles = ("preset", "tokenizer", "layers x width", "context", "steps x batch", "meant for")
+    lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---|---|---|---|---|"]
     for name, preset in PRESETS.items():
         c = make_config(name)
         lines.append(
             f"| `{name}` | {c.data.tokenizer} | {c.model.n_layer} x {c.model.n_embd} | {c.model.block_size} "
-            f"| {c.train.max_iters:,} x {c.train.batch_size} | {preset.purpose} |"
+            f"| {c.train.max_iters:,} x {c.train.batch_size} | {tr(preset.purpose)} |"
         )
     return "\n".join(lines)

@@ -175,23 +175,17 @@ def recommend_preset(report: dict[str, Any]) -> tuple[str, str]:
     """The preset that fits this runtime, with the reason, for notebook 00: on a CUDA GPU the largest
     preset whose ``gpu_memory_gb`` it has, elsewhere the default CPU preset."""
     from .config import DEFAULT_PRESET, PRESETS
+    from .language import message
 
     if report["device"] == "cuda":
-        mem = report.get("gpu_memory_gb", 0)
-        fits = [n for n, p in PRESETS.items() if p.gpu_memory_gb is not None and p.gpu_memory_gb <= mem]
+        memory, device = report.get("gpu_memory_gb", 0), report["device_name"]
+        fits = [n for n, p in PRESETS.items() if p.gpu_memory_gb is not None and p.gpu_memory_gb <= memory]
         if fits:
             name = fits[-1]
-            return (
-                name,
-                f"{report['device_name']} with {mem} GB: {name} is meant for {PRESETS[name].purpose}.",
+            why = message(
+                "recommend_fits", device=device, memory=memory, name=name, purpose=PRESETS[name].purpose
             )
-        return DEFAULT_PRESET, f"{report['device_name']} has only {mem} GB: start with {DEFAULT_PRESET}."
-    if report["device"] == "mps":
-        return (
-            DEFAULT_PRESET,
-            f"Apple GPU: start with the {DEFAULT_PRESET} preset, then scale up with overrides.",
-        )
-    return (
-        DEFAULT_PRESET,
-        f"No GPU: the {DEFAULT_PRESET} preset trains in a few minutes and still learns visibly.",
-    )
+            return name, why
+        return DEFAULT_PRESET, message("recommend_small", device=device, memory=memory, name=DEFAULT_PRESET)
+    key = "recommend_mps" if report["device"] == "mps" else "recommend_cpu"
+    return DEFAULT_PRESET, message(key, name=DEFAULT_PRESET)

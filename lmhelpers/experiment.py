@@ -257,7 +257,7 @@ def finish_run(
         **(extra or {}),
     )
     save_tokenizer(prepared.tokenizer, config, prepared.train_text, out_dir)
-    save_record(record, out_dir)
+    record["path"] = str(save_record(record, out_dir))  # as load_record gives it
     plt.close(plot_curves([record], out_dir / "curves.png"))
     return record
 

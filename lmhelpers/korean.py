@@ -46,6 +46,36 @@ WORDS = {
     "notebook": "노트북",
     "seconds": "초",
     "total": "합계",
+    # notebook 00's memory table and notebook 01's unigram table
+    "preset": "프리셋",
+    "batch x context x vocabulary": "배치 x 문맥 x 어휘",
+    "Transformer parameters": "Transformer 파라미터 수",
+    "parameters + gradients + AdamW (MB)": "파라미터 + 기울기 + AdamW (MB)",
+    "float32 logits of one batch (MB)": "배치 하나의 float32 로짓 (MB)",
+    "GPU memory it asks for (GB)": "필요한 GPU 메모리 (GB)",
+    "tokenizer (vocabulary)": "토크나이저 (어휘 크기)",
+    "unigram loss per token (nats)": "유니그램 토큰당 손실 (nats)",
+    "unigram bits per char": "유니그램 글자당 비트",
+    # notebook 00's preset table
+    "layers x width": "층 x 너비",
+    "context": "문맥",
+    "steps x batch": "스텝 x 배치",
+    "meant for": "용도",
+    "tests; checking that a notebook runs": "테스트, 노트북이 돌아가는지 확인",
+    "`make run`: a few minutes for both models on 2 CPU cores": "`make run`: CPU 코어 2개로 두 모델 모두 몇 분",
+    "nanoGPT's CPU example at the same steps and tokens, with a better recipe": (
+        "nanoGPT의 CPU 예제와 같은 스텝과 토큰, 더 나은 학습 설정"
+    ),
+    "a free Colab T4 (16 GB)": "무료 Colab T4 (16 GB)",
+    "the original guide's experiment (a GPU with 30 GB or more)": "원래 가이드의 실험 (30 GB 이상 GPU)",
+    # samples
+    "temperature": "온도",
+    "seed": "시드",
+    # exercise checks
+    "not written yet: your function raises NotImplementedError": (
+        "아직 작성하지 않았습니다: 함수가 NotImplementedError를 냅니다"
+    ),
+    "your function returned None: did you forget `return`?": "함수가 None을 돌려줍니다. `return`을 빠뜨리지 않았나요?",
     # summary headings
     "## Results": "## 결과",
     "## Reading": "## 해석",
@@ -83,12 +113,38 @@ PATTERNS = [
     ),
     (r"None or a number in \[0, learning_rate=(.*)\]", r"None 또는 0 이상 learning_rate=\1 이하의 수"),
     (r"layer (\d+) of (\d+), head (\d+) of (\d+)", r"\2개 층 중 \1번째 층, \4개 헤드 중 \3번째 헤드"),
+    (r"wrong shape: expected (.*), got (.*)", r"모양이 다릅니다: \1이어야 하는데 \2입니다"),
+    (
+        r"max absolute difference (\S+) at index (.*): yours (\S+), expected (\S+) \(tolerance (.*)\)",
+        r"최대 절대 차이 \1 (위치 \2): 내 값 \3, 기대값 \4 (허용 오차 \5)",
+    ),
+    (r"your function raised (.*)", r"함수에서 오류가 났습니다: \1"),
+    (r"expected (.*), got (.*) \(off by (.*)\)", r"기대값 \1, 내 값 \2 (차이 \3)"),
+    (
+        r"expected (\S+), got (\S+) \(difference (\S+); tolerance (.*)\)",
+        r"기대값 \1, 내 값 \2 (차이 \3, 허용 오차 \4)",
+    ),
+    (r"returned (.*), expected (.*)", r"돌려준 값 \1, 기대값 \2"),
     (r"(.*) val", r"\1 검증"),
     (r"(.*) train", r"\1 학습"),
     (r"### (.*): sample at temperature (.*)", r"### \1: 온도(temperature) \2에서 생성한 샘플"),
 ]
 
 MESSAGES = {
+    "check_correct": "정답입니다: {name} (사례 {n}개)",
+    "check_not_yet": "아직입니다: {name}, 사례 {n}개 중 {i}번째: {call}\n  {problem}\n힌트: {hint}",
+    "check_not_a_function": "아직입니다: {name}에는 함수 자체를 넘겨야 합니다. {got}이 아니라 괄호 없이 "
+    "check_{name}({name})처럼 쓰세요",
+    "solution": "풀이: <code>{name}</code> (눌러서 열기)",
+    "matches": "일치: {name} (최대 차이 {diff:.1g})",
+    "matches_exactly": "일치: {name} (완전히 같음)",
+    "text": "텍스트: `{text}`",
+    "n_tokens": "토큰 {n}개",
+    "cannot_encode": "인코딩할 수 없습니다: {detail}",
+    "recommend_fits": "{device}, 메모리 {memory} GB: `{name}` 프리셋의 용도는 {purpose}입니다.",
+    "recommend_small": "{device}의 메모리가 {memory} GB뿐입니다. `{name}`으로 시작하세요.",
+    "recommend_mps": "애플 GPU: `{name}` 프리셋으로 시작한 뒤 설정으로 크기를 키우세요.",
+    "recommend_cpu": "GPU가 없습니다: `{name}` 프리셋은 몇 분이면 학습이 끝나고, 배우는 모습도 충분히 보입니다.",
     "invalid": "매개변수 {name}={value!r} 값을 쓸 수 없습니다. 허용되는 값: {allowed}",
     "invalid_here": "이 노트북에서는 매개변수 {name}={value!r} 값을 쓸 수 없습니다. 다음 중 하나를 고르세요: {choices}",
     "settings_not_dict": "매개변수 settings={value!r} 값을 쓸 수 없습니다. 설정 이름과 값의 딕셔너리(dict)여야 "
@@ -129,14 +185,14 @@ def _guide_better(rnn, gpt, rnn_bpc, gpt_bpc, same_steps, params_ratio, time, ti
         return (
             head
             + text
-            + f". 두 모델의 크기가 비슷해서({params_ratio:.2f}배) 파라미터 수가 거의 같은 비교이기도 합니다."
+            + f". 두 모델의 크기가 비슷해서({params_ratio:.2f}배) 파라미터 수가 거의 같은 조건에서 비교한 셈입니다."
         )
     return (
         head
         + text
         + (
-            f". 다만 {gpt}의 파라미터 수가 {rnn}의 {params_ratio:.1f}배라서 같은 크기에서의 비교는 여기서 확인되지 "
-            "않았습니다(sweeps/sizes.yaml로 크기를 바꿔 볼 수 있습니다)."
+            f". 다만 {gpt}의 파라미터 수가 {rnn}의 {params_ratio:.1f}배라서, 크기가 같을 때도 그런지는 이번 실행으로는 "
+            "알 수 없습니다(sweeps/sizes.yaml로 크기를 바꿔 비교해 볼 수 있습니다)."
         )
     )
 
@@ -147,8 +203,8 @@ def _guide_converges(rnn, gpt, leaders, verdict):
         return head + " 비교할 초기 평가가 없습니다(max_iters를 늘리거나 eval_interval을 줄이세요)."
     return (
         head
-        + " 초기 평가마다 검증 글자당 비트 수가 더 낮았던 모델: "
-        + _pairs(leaders, "{0:,} 스텝 {1}")
+        + " 초기 평가 시점마다 검증 글자당 비트 수가 더 낮았던 모델: "
+        + _pairs(leaders, "{0:,} 스텝에서 {1}")
         + "."
     )
 
@@ -158,9 +214,9 @@ def _guide_longer(rnn, gpt, threshold, verdict, start_gap, end_gap, n=None):
     if start_gap is None:
         return head + " 판단하려면 두 모델의 위치별 손실 곡선이 필요합니다."
     return head + (
-        f" {rnn} 손실에서 {gpt} 손실을 뺀 값(토큰당 nats)은 {n}토큰 창의 앞쪽 4분의 1에서 {start_gap:+.3f}, "
+        f" {rnn} 손실에서 {gpt} 손실을 뺀 값(토큰당 nats)은 {n}토큰 문맥 창의 앞쪽 4분의 1에서 {start_gap:+.3f}, "
         f"뒤쪽 4분의 1에서 {end_gap:+.3f}입니다({threshold} 이내의 변화는 변화가 없는 것으로 봅니다). 문맥 길이 "
-        "스윕(sweeps/context.yaml)은 같은 질문을 여러 창 길이에서 던집니다."
+        "스윕(sweeps/context.yaml)은 같은 질문을 여러 문맥 길이에서 확인합니다."
     )
 
 
@@ -173,10 +229,14 @@ def _context_sweep(gaps, verdict):
 
 
 def _context_gain(name, first, late, gain, n):
-    change = f"{gain:.3f} nats 낮아집니다" if gain > 0 else f"{-gain:.3f} nats 높아집니다"
+    change = (
+        f"긴 문맥 덕분에 {gain:.3f} nats 낮아집니다"
+        if gain > 0
+        else f"문맥이 길어져도 낮아지지 않고 오히려 {-gain:.3f} nats 높아집니다"
+    )
     return (
-        f"{name} 모델은 문맥이 한 토큰일 때 {first:.3f} nats이고, {n}토큰 창의 마지막 4분의 1에서는 {late:.3f} nats로 "
-        f"긴 문맥 덕분에 {change}."
+        f"{name} 모델은 문맥이 한 토큰일 때 {first:.3f} nats이고, {n}토큰 문맥 창의 마지막 4분의 1에서는 {late:.3f} "
+        f"nats로, {change}."
     )
 
 
@@ -204,23 +264,23 @@ SENTENCES = {
     ),
     "same_tokenizer": lambda tokenizer, n, losses: (
         f"모든 모델이 같은 {tokenizer} 토크나이저(tokenizer)로 텍스트를 읽으므로 토큰당 수치도 그대로 비교할 수 "
-        "있습니다: " + _pairs(losses, "{0} {1:.3f} nats(퍼플렉서티 {2:.2f})") + "."
+        "있습니다: " + _pairs(losses, "{0} {1:.3f} nats(퍼플렉서티(perplexity) {2:.2f})") + "."
     ),
     "different_tokenizers": lambda tokenizers: (
         f"실행마다 토크나이저가 다릅니다({', '.join(tokenizers)}). 손실과 퍼플렉서티(perplexity)는 서로 다른 "
         "단위당 값이므로 글자당 비트 수로만 비교하세요."
     ),
     "throughput": lambda fast, fast_tps, slow, slow_tps, device, ratio: (
-        f"학습 처리량은 {fast} 초당 {fast_tps:,.0f} 토큰, {slow} 초당 {slow_tps:,.0f} 토큰입니다({device}에서 "
-        f"{ratio:.1f}배)."
+        f"학습 처리량(throughput)은 {fast} 초당 {fast_tps:,.0f} 토큰, {slow} 초당 {slow_tps:,.0f} 토큰입니다"
+        f"({device}에서 {fast} 쪽이 {ratio:.1f}배 빠릅니다)."
     ),
     "equal_time": lambda time, first, ranked: (
-        f"같은 학습 시간 {time:.3g}초({first}의 학습이 끝난 때)에서 검증 텍스트의 글자당 비트 수는 "
+        f"같은 학습 시간 {time:.3g}초({first}의 학습이 끝난 시점)에서 검증 텍스트의 글자당 비트 수는 "
         + _pairs(ranked, "{0} {1:.3f}")
-        + f"입니다. 같은 시간을 더 잘 쓴 쪽은 {ranked[0][0]}입니다."
+        + f"입니다. 같은 시간을 더 잘 활용한 쪽은 {ranked[0][0]}입니다."
     ),
     "size": lambda big, big_params, small, small_params, ratio: (
-        f"파라미터 수는 {big} {big_params:,}개로, {small}의 {small_params:,}개의 {ratio:.1f}배입니다."
+        f"파라미터 수는 {big} {big_params:,}개, {small} {small_params:,}개로 {big} 쪽이 {ratio:.1f}배 많습니다."
     ),
     "generation": lambda speeds: (
         "한 시퀀스를 토큰 하나씩 생성하는 속도: " + _pairs(speeds, "{0} 초당 {1:,.0f} 토큰") + "."
@@ -247,13 +307,43 @@ SENTENCES = {
         f"검증 글자당 비트 수가 가장 낮은 실행: {name}({arch}, {tokenizer}), {bits_per_char:.3f}."
     ),
     "sweep_worst": lambda name, bpc, gap, share: (
-        f"가장 높은 실행: {name}, {bpc:.3f}. 가장 좋은 실행보다 글자당 {gap:.3f} 비트({share:.0%}) 뒤집니다."
+        f"검증 글자당 비트 수가 가장 높은 실행: {name}, {bpc:.3f}. 가장 좋은 실행보다 글자당 {gap:.3f}비트({share:.0%}) "
+        "뒤처집니다."
     ),
     "sweep_fastest": lambda name, tps, slow, ratio: (
         f"학습이 가장 빠른 실행: {name}, 초당 {tps:,.0f} 토큰으로 가장 느린 실행({slow})의 {ratio:.1f}배입니다."
     ),
     "sweep_smallest": lambda name, params, bpc: (
-        f"가장 작은 모델: {name}, 파라미터 {params:,}개로 글자당 {bpc:.3f} 비트에 이릅니다."
+        f"가장 작은 모델: {name}, 파라미터 {params:,}개로 글자당 {bpc:.3f}비트를 기록합니다."
     ),
     "context_sweep": _context_sweep,
+}
+
+
+# Hints of the exercises (lmhelpers.exercises), by exercise name.
+HINTS = {
+    "transformer_params": "블록마다 LayerNorm 두 개(이득, bias가 있으면 이동), q/k/v와 출력 투영(4 C^2), MLP(8 C^2), "
+    "bias가 있으면 그 편향들. 그다음 토큰 표와 위치 표, 마지막 LayerNorm, 그리고 묶여(tied) 있지 않을 때만 헤드(편향 없음)",
+    "logits_bytes": "위치마다, 배치의 행마다, 어휘 하나당 float32 점수 하나: 하나에 4바이트",
+    "count_pairs": "각 id를 바로 다음 id와 짝지어(zip(ids, ids[1:])) 쌍마다 세세요",
+    "merge": "왼쪽에서 오른쪽으로 가면서, 쌍을 바꾼 뒤에는 그 두 id를 모두 건너뛰세요. 그래서 [1, 1, 1]에 (1, 1)을 "
+    "적용하면 [9, 1]이 됩니다. 나머지 id는 마지막 것까지 그대로 옮기세요",
+    "bits_per_char": "전체 nats = 손실 x 토큰 수. 이를 글자 수로 나누고, 다시 ln 2로 나누세요(1비트는 ln 2 nats)",
+    "rnn_step": "h_next = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): 가중치는 [출력, 입력] 모양으로 저장됩니다. 편향 "
+    "두 개를 모두 더하세요",
+    "lstm_step": "PyTorch는 네 게이트 블록을 입력 i, 망각 f, 셀 후보 g, 출력 o 순서로 쌓습니다(gates.chunk(4, dim=-1)). "
+    "i, f, o에는 시그모이드, g에는 tanh. c_next = f*c + i*g, h_next = o*tanh(c_next)",
+    "causal_average": "weights = torch.tril(torch.ones(T, T))의 각 행을 그 합으로 나눈 뒤 weights @ x",
+    "masked_softmax": "소프트맥스 전에 미래(열 > 행: torch.ones(T, T).triu(diagonal=1))를 -inf로 채우세요. 대각선은 "
+    "남겨 두세요(토큰은 자기 자신을 볼 수 있습니다). 소프트맥스는 dim=-1로",
+    "attention_head": "scores = q @ k.transpose(-2, -1) / sqrt(head_size): sqrt(C)가 아니라 sqrt(head_size)로 "
+    "나눴나요? 그다음 미래를 가리고, 마지막 차원으로 소프트맥스, 그리고 v를 곱하세요",
+    "multi_head": "x @ W_qkv.T를 q, k, v(각각 C 너비)로 나누고, 각각을 .view(B, T, n_head, C // n_head)"
+    ".transpose(1, 2)로 헤드별로 나누세요. sqrt(C // n_head)로 나누고, 어텐션 뒤에는 [B, T, C]로 되돌리기 전에 "
+    "transpose로 되돌린 다음 W_proj.T를 곱하세요",
+    "apply_temperature": "로짓을 온도로 나누세요(곱하지 말고). 그다음 마지막 차원으로 소프트맥스",
+    "perplexity": "손실은 nats(자연로그) 단위이므로 퍼플렉서티 = e ** loss, 즉 math.exp(loss)",
+    "loss_at_time": "times[i] <= t <= times[i+1]인 두 점을 찾아, losses[i]에서 losses[i+1]까지 "
+    "(t - times[i]) / (times[i+1] - times[i])만큼 가세요",
+    "grid_runs": "itertools.product(*grid.values())가 이 순서로 조합을 줍니다. 각 조합을 키와 zip하세요",
 }

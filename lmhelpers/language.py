@@ -53,8 +53,8 @@ def tr(text: str, language: str | None = None) -> str:
     if text in catalog.WORDS:
         return catalog.WORDS[text]
     for pattern, replacement in catalog.PATTERNS:
-        if re.fullmatch(pattern, text):
-            return re.sub(pattern, replacement, text)
+        if re.fullmatch(pattern, text, re.S):
+            return re.sub(pattern, replacement, text, flags=re.S)
     return text
 
 
@@ -73,6 +73,21 @@ MESSAGES = {
     "use a local folder here (or None)",
     "not_encodable": "parameter {name}={value!r} cannot be used here: {detail}. Set {name} = None to take a "
     "line of the corpus, or choose text made of characters and words the corpus has.",
+    # exercises (lmhelpers.checking) and the folded solution
+    "check_correct": "correct: {name} ({n} cases)",
+    "check_not_yet": "not yet: {name}, case {i} of {n}: {call}\n  {problem}\nhint: {hint}",
+    "check_not_a_function": "not yet: {name} needs your function itself, check_{name}({name}) without (), not {got}",
+    "solution": "Solution: <code>{name}</code> (click to open)",
+    "matches": "matches {name} (max difference {diff:.1g})",
+    "matches_exactly": "matches {name} (identical)",
+    # tokenizer comparison and preset recommendation
+    "text": "Text: `{text}`",
+    "n_tokens": "{n} tokens",
+    "cannot_encode": "cannot encode: {detail}",
+    "recommend_fits": "{device} with {memory} GB: `{name}` is meant for {purpose}.",
+    "recommend_small": "{device} has only {memory} GB: start with `{name}`.",
+    "recommend_mps": "Apple GPU: start with the `{name}` preset, then scale up with settings.",
+    "recommend_cpu": "No GPU: the `{name}` preset trains in a few minutes and still learns visibly.",
 }
 
 
@@ -80,6 +95,7 @@ def message(key: str, language: str | None = None, **values: Any) -> str:
     """The message ``key`` with ``values`` filled in, in the current language."""
     catalog = _catalog(current_language(language))
     template = catalog.MESSAGES[key] if catalog is not None else MESSAGES[key]
-    if "allowed" in values:
-        values["allowed"] = tr(values["allowed"], language)
+    for name in ("allowed", "purpose", "problem"):  # phrases inside a message, translated where known
+        if name in values:
+            values[name] = tr(values[name], language)
     return template.format(**values)

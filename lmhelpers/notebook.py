@@ -259,6 +259,4 @@ def solution(name: str) -> Any:
     if not hasattr(solutions, name):
         raise ParameterError(f"no solution named {name!r}; see lmhelpers/solutions.py")
     inner = source_markdown(getattr(solutions, name))
-    return markdown(
-        f"<details><summary>Solution: <code>{name}</code> (click to open)</summary>\n\n{inner}\n</details>"
-    )
+    return markdown(f"<details><summary>{message('solution', name=name)}</summary>\n\n{inner}\n</details>")

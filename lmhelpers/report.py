@@ -140,7 +140,7 @@ def prompt_samples(
     temperature, top_k, top_p, seed)."""
     from .generation import sample_text
 
-    settings = ", ".join(f"{k} {v}" for k, v in sampling.items())
+    settings = ", ".join(f"{tr(k)} {v}" for k, v in sampling.items())
     parts = []
     for m in models:
         text = sample_text(m.model, m.tokenizer, prompt, max_new_tokens=max_new_tokens, **sampling)

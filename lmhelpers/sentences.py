@@ -138,8 +138,11 @@ SENTENCES: dict[str, dict[str, Callable[..., str]]] = {
         "context_gain": lambda name, first, late, gain, n: (
             f"With one token of context {name} scores {first:.3f} nats; over the last quarter of the {n}-token "
             f"window {late:.3f}, "
-            + (f"{gain:.3f} nats lower" if gain > 0 else f"{-gain:.3f} nats higher")
-            + " thanks to the longer context."
+            + (
+                f"{gain:.3f} nats lower thanks to the longer context."
+                if gain > 0
+                else f"{-gain:.3f} nats higher: the longer context does not help it here."
+            )
         ),
         "curves_together": lambda a, b, end_gap, most: (
             f"The loss-by-position curves of {a} and {b} never part for good: at the end of the window they "

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .language import tr
+from .language import message, tr
 
 
 def train_tokenizers(
@@ -96,17 +96,17 @@ def token_pieces(tokenizer: Any, text: str) -> list[str] | str:
     try:
         return tokenizer.token_strings(tokenizer.encode(text))
     except TokenizerError as exc:
-        return f"cannot encode: {exc}"
+        return message("cannot_encode", detail=exc)
 
 
 def tokenization_markdown(tokenizers: Mapping[str, Any], text: str) -> str:
     """What each tokenizer makes of ``text``: the token count and the pieces, separated by │."""
-    parts = [f"Text: `{text}`"]
+    parts = [message("text", text=text)]
     for name, tok in tokenizers.items():
         pieces = token_pieces(tok, text)
         if isinstance(pieces, str):
             parts.append(f"**{name}**: {pieces}")
         else:
             shown = "│".join(p.replace("\n", "\\n") for p in pieces)
-            parts.append(f"**{name}** ({len(pieces)} tokens):\n\n```\n{shown}\n```")
+            parts.append(f"**{name}** ({message('n_tokens', n=len(pieces))}):\n\n```\n{shown}\n```")
     return "\n\n".join(parts)
