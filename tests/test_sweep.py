@@ -90,3 +90,19 @@ def test_a_run_marked_done_is_run_again_when_what_produced_it_changes(tmp_path, 
     assert sweep({"max_iters": 3}) == "skipped"
     assert sweep({"max_iters": 3}, redo=True) == "done"
     assert executed[-1] == ({"max_iters": 3}, True)  # --redo restarts: the old run is moved aside first
+
+
+def test_the_dataset_sweep_runs_on_a_korean_corpus_with_only_the_path_changed(korean_corpus, tmp_path):
+    """sweeps/dataset.yaml promises any text file: a corpus with no Latin letter, nothing else changed
+    but its path and the size (smoke, a few steps)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "sweeps" / "dataset.yaml").read_text())
+    spec["parameters"].update({"preset": "smoke", "max_iters": 4, "settings.dataset": str(korean_corpus)})
+    spec["notebooks"] = [str(ROOT / "notebooks" / n) for n in spec["notebooks"]]
+    sweep = tmp_path / "dataset.yaml"
+    sweep.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "results.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["model"] for r in rows) == ["lstm", "transformer"]
