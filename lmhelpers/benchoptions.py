@@ -118,7 +118,7 @@ class BenchOptions:
     )
     gen_context: int = _opt(256, "--gen-context", type=int, help="prompt length for generation (default 256)")
     gen_tokens: int = _opt(
-        500, "--gen-tokens", type=int, help="new tokens per round, cached modes (default 500)"
+        300, "--gen-tokens", type=int, help="new tokens per round, cached modes (default 300)"
     )
     recompute_tokens: int | None = _opt(
         None,
@@ -127,7 +127,7 @@ class BenchOptions:
         help=f"new tokens per round for the recompute modes (default: --gen-tokens; on CPU {CPU_RECOMPUTE_TOKENS['transformer']} for the "
         f"Transformer, {CPU_RNN_RECOMPUTE_TOKENS} for RNNs)",
     )
-    gen_rounds: int = _opt(3, "--gen-rounds", type=int, help="interleaved rounds of generation (default 3)")
+    gen_rounds: int = _opt(5, "--gen-rounds", type=int, help="interleaved rounds of generation (default 5)")
     peak_sizes: tuple[int, ...] | None = _opt(
         None,
         "--peak-sizes",

@@ -3,8 +3,9 @@
 A figure timed on a shared machine is only as good as the moment it was taken in. Two rules make the
 benchmark's comparisons hold anyway:
 
-* rows that are compared run *interleaved*: every member of a group once per round, round after round
-  (:func:`interleave`), so a load spike lands on both sides of a comparison instead of on one row;
+* rows that are compared run *interleaved*: every member of a group once per round, round after round,
+  the order reversed every round (:func:`interleave`), so a load spike lands on both sides of a
+  comparison instead of on one row;
 * a ratio is taken *pair by pair*, member A's round-i figure over member B's round-i figure, and the
   median of those pairs is reported with their min and max (:func:`pairwise_ratio`).
 
@@ -50,10 +51,18 @@ def split_steps(total: int, rounds: int) -> list[int]:
 
 
 def round_order(names: Sequence[str], round_index: int) -> list[str]:
-    """The order the members run in at round ``round_index``: rotated by one each round (A B C, B C A,
-    C A B, ...), so no member always goes first (first in a round may pay for cold caches)."""
-    k = round_index % len(names)
-    return [*names[k:], *names[:k]]
+    """The order the members run in at round ``round_index``: as given, then reversed, and so on (A B C,
+    C B A, A B C, ...). No member is always first, and neighbours stay neighbours, so the member the
+    others are compared with, placed in the middle (:func:`middle`), is always next to each of them."""
+    return list(names) if round_index % 2 == 0 else list(reversed(names))
+
+
+def middle(names: Sequence[str], reference: str) -> list[str]:
+    """``names`` with ``reference`` moved to the middle: the timing order for a group whose ratios all
+    divide by ``reference`` (with :func:`round_order`, it then runs next to every other member)."""
+    others = [n for n in names if n != reference]
+    half = len(others) // 2
+    return [*others[:half], reference, *others[half:]]
 
 
 # What a round is timed by: wall time, and this process's CPU time (all its threads). With one thread,
@@ -72,8 +81,8 @@ def interleave(
     interleaved: ``result[name][clock][r]``.
 
     ``runners[name](n)`` does ``n`` units of work; in round r it is called with ``counts[name][r]``.
-    Every round runs every runner once, in :func:`round_order`. Figure r of two runners was therefore
-    taken seconds apart, which is what :func:`pairwise_ratio` pairs.
+    Every round runs every runner once, in :func:`round_order` of the mapping's order. Figure r of two
+    runners was therefore taken seconds apart, which is what :func:`pairwise_ratio` pairs.
     """
     names = list(runners)
     if not names:

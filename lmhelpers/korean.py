@@ -7,6 +7,9 @@ so that no Korean particle has to follow a run's name (which may end in a letter
 
 from __future__ import annotations
 
+# The sentence the Korean notebooks show by default (01's tokenizer comparison, 03's attention map).
+SAMPLE_SENTENCE = "사느냐 죽느냐, 그것이 문제로다."
+
 # Labels, column titles and fixed phrases, by their English text.
 WORDS = {
     # figures
@@ -144,6 +147,9 @@ MESSAGES = {
     "recommend_fits": "{device}, 메모리 {memory} GB: `{name}` 프리셋의 용도는 {purpose}입니다.",
     "recommend_small": "{device}의 메모리가 {memory} GB뿐입니다. `{name}`으로 시작하세요.",
     "recommend_mps": "애플 GPU: `{name}` 프리셋으로 시작한 뒤 설정으로 크기를 키우세요.",
+    "sample_unreadable": "{name}: 기본 한국어 문장을 이 토크나이저로 읽을 수 없어서(말뭉치에 한글이 없습니다) 말뭉치의 "
+    '한 줄을 대신 씁니다. 한국어 문장으로 보려면 한국어 말뭉치(settings = {{"dataset": "내_텍스트.txt"}})나 '
+    'tokenizer = "bpe"를 쓰세요.',
     "recommend_cpu": "GPU가 없습니다: `{name}` 프리셋은 몇 분이면 학습이 끝나고, 배우는 모습도 충분히 보입니다.",
     "invalid": "매개변수 {name}={value!r} 값을 쓸 수 없습니다. 허용되는 값: {allowed}",
     "invalid_here": "이 노트북에서는 매개변수 {name}={value!r} 값을 쓸 수 없습니다. 다음 중 하나를 고르세요: {choices}",

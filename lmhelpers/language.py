@@ -87,6 +87,8 @@ MESSAGES = {
     "recommend_fits": "{device} with {memory} GB: `{name}` is meant for {purpose}.",
     "recommend_small": "{device} has only {memory} GB: start with `{name}`.",
     "recommend_mps": "Apple GPU: start with the `{name}` preset, then scale up with settings.",
+    "sample_unreadable": "{name}: the Korean sample sentence cannot be read by this tokenizer (its corpus has no "
+    "Hangul), so a line of the corpus is used instead.",
     "recommend_cpu": "No GPU: the `{name}` preset trains in a few minutes and still learns visibly.",
 }
 

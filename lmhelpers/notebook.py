@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import PRESETS, ConfigError, RunConfig, make_config, preset_names
 from .device import on_colab
-from .language import LANGUAGES, message, set_language
+from .language import LANGUAGES, current_language, message, set_language
 from .repository import BRANCH, REPOSITORY, colab_badge, colab_url, install_spec  # noqa: F401
 from .resume import RESUME_CHOICES, describe_resume, resume_mode
 
@@ -110,6 +110,14 @@ def text_parameter(name: str, value: str | None, tokenizer: Any, corpus_text: st
     from .generation import encode_prompt
 
     if value is None:
+        if current_language() == "ko":  # the Korean edition shows a Korean sentence where it can
+            from .korean import SAMPLE_SENTENCE
+
+            try:
+                encode_prompt(tokenizer, SAMPLE_SENTENCE)
+                return SAMPLE_SENTENCE
+            except ValueError:
+                print(message("sample_unreadable", name=name))
         return corpus_line(corpus_text, tokenizer)
     try:
         encode_prompt(tokenizer, value)
