@@ -71,6 +71,12 @@ WORDS = {
     ),
     "a free Colab T4 (16 GB)": "무료 Colab T4 (16 GB)",
     "the original guide's experiment (a GPU with 30 GB or more)": "원래 가이드의 실험 (30 GB 이상 GPU)",
+    # notebook 02's lesson table
+    "LSTM + attention, no mask (leaky)": "LSTM + 어텐션, 마스크 없음 (새는 모델)",
+    "LSTM + attention, causal mask (fixed)": "LSTM + 어텐션, 인과 마스크 (고친 모델)",
+    "recurrent layers": "순환 층 수",
+    "steps": "스텝",
+    "validation loss": "검증 손실",
     # samples
     "temperature": "온도",
     "seed": "시드",
@@ -150,6 +156,24 @@ MESSAGES = {
     "sample_unreadable": "{name}: 기본 한국어 문장을 이 토크나이저로 읽을 수 없어서(말뭉치에 한글이 없습니다) 말뭉치의 "
     '한 줄을 대신 씁니다. 한국어 문장으로 보려면 한국어 말뭉치(settings = {{"dataset": "내_텍스트.txt"}})나 '
     'tokenizer = "bpe"를 쓰세요.',
+    "leak_check_reads_future": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 미래를 읽고 있습니다",
+    "leak_check_causal": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 인과적입니다",
+    "leak_trained": "두 모델을 {seconds:.1f}초 만에 학습했습니다",
+    "leak_the_model_above": "위에서 학습한 {arch}",
+    "leak_gap": "{steps:,} 스텝 뒤 새는(leaky) 모델의 검증 손실은 **{leaky:.3f}**로, 마스크를 씌운 같은 모델"
+    "({fixed:.3f})보다 {gap:.3f} 낮습니다. 데이터도, 배치도, 초기 가중치도 같으니 이 차이는 실력이 아니라 미래를 "
+    "읽어서 얻은 것입니다.",
+    "leak_too_good": "심지어 위에서 {step:,} 스텝 학습한 {layers}층 {arch}({loss:.3f})보다도 낮습니다. 정직한 쌍둥이 "
+    "모델은 닿지 못하는 점수이니, 믿기에는 너무 좋은 결과입니다.",
+    "leak_unclear": "{steps:,} 스텝 뒤에도 새는 모델({leaky:.3f})이 마스크를 씌운 모델({fixed:.3f})보다 뚜렷하게 낮지 "
+    "않습니다. 아직 앞을 읽는 법을 배우지 못했으니, 이 크기에서는 손실만으로 누출을 볼 수 없습니다. 그래도 인과성 "
+    "검사는 학습 전에 이미 잡아냈습니다. `cpu` 프리셋에서 `leak_iters = 200`으로 배우는 모습을 보세요.",
+    "leak_jump": "읽을 미래가 없는 마지막 위치에서 새는 모델의 손실은 창 뒤쪽 절반의 나머지보다 {leaky_jump:+.3f} "
+    "뛰어오릅니다(마스크를 씌운 모델: {fixed_jump:+.3f}). 생성할 때는 새 토큰이 언제나 마지막 위치에 있습니다. "
+    "그 자리에서 새는 모델은 **{leaky_last:.3f}**, 마스크를 씌운 모델은 **{fixed_last:.3f}**입니다.",
+    "leak_no_jump": "마지막 위치에서 아직 뚜렷한 도약이 없습니다(새는 모델 {leaky_jump:+.3f}, 마스크 모델 "
+    "{fixed_jump:+.3f}, 위치 사이 흩어짐 {spread:.3f}). {steps:,} 스텝으로는 누출을 아직 배우지 못했습니다.",
+    "state_size": "모델이 과거에 대해 간직하는 것 전부: {shapes} = 숫자 {numbers:,}개, 텍스트가 아무리 길어도",
     "recommend_cpu": "GPU가 없습니다: `{name}` 프리셋은 몇 분이면 학습이 끝나고, 배우는 모습도 충분히 보입니다.",
     "invalid": "매개변수 {name}={value!r} 값을 쓸 수 없습니다. 허용되는 값: {allowed}",
     "invalid_here": "이 노트북에서는 매개변수 {name}={value!r} 값을 쓸 수 없습니다. 다음 중 하나를 고르세요: {choices}",

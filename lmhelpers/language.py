@@ -89,6 +89,27 @@ MESSAGES = {
     "recommend_mps": "Apple GPU: start with the `{name}` preset, then scale up with settings.",
     "sample_unreadable": "{name}: the Korean sample sentence cannot be read by this tokenizer (its corpus has no "
     "Hangul), so a line of the corpus is used instead.",
+    # notebook 02's leaky-attention lesson and its state
+    "leak_check_reads_future": "{name}: earlier outputs moved by up to {change:.1e}: it reads the future",
+    "leak_check_causal": "{name}: earlier outputs moved by up to {change:.1e}: causal",
+    "leak_trained": "trained both in {seconds:.1f} s",
+    "leak_the_model_above": "the {arch} above",
+    "leak_gap": "After {steps:,} steps the leaky model's validation loss is **{leaky:.3f}**, {gap:.3f} below the "
+    "same model with the mask ({fixed:.3f}). Same data, batches and initial weights: the gap is what it read "
+    "from the future, not skill.",
+    "leak_too_good": "It is even below the {layers}-layer {arch} above after its {step:,} steps ({loss:.3f}), a "
+    "score its honest twin does not reach: too good to be true.",
+    "leak_unclear": "After {steps:,} steps the leaky model ({leaky:.3f}) is not clearly below the masked one "
+    "({fixed:.3f}): it has not learnt to read ahead yet, so at this size the loss cannot show the leak. The "
+    "causality check caught it anyway, before any training. Try `leak_iters = 200` on the `cpu` preset to "
+    "watch it learn to.",
+    "leak_jump": "At the last position, with nothing to read ahead, the leaky model's loss jumps by "
+    "{leaky_jump:+.3f} above the rest of the second half of its window (the masked model: {fixed_jump:+.3f}). "
+    "When generating, every new token is at a last position: there the leaky model scores **{leaky_last:.3f}**, "
+    "the masked one **{fixed_last:.3f}**.",
+    "leak_no_jump": "No clear jump at the last position yet (leaky {leaky_jump:+.3f}, masked {fixed_jump:+.3f}, "
+    "against a spread of {spread:.3f} between positions): the leak has not been learnt at {steps:,} steps.",
+    "state_size": "all the model keeps of the past: {shapes} = {numbers:,} numbers, however long the text",
     "recommend_cpu": "No GPU: the `{name}` preset trains in a few minutes and still learns visibly.",
 }
 

@@ -98,3 +98,18 @@ def find_records(root: str | os.PathLike) -> list[dict[str, Any]]:
         except RecordError:
             continue
     return out
+
+
+def records_beside(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """The run records kept as other ``*.json`` files directly in ``folder`` (a lesson's extra models,
+    such as notebook 02's ``attention_leaky.json``), sorted by name; ``record.json`` and JSON files that
+    are not run records are left out."""
+    out = []
+    for p in sorted(Path(folder).glob("*.json")):
+        if p.name == RECORD_NAME:
+            continue
+        try:
+            out.append(load_record(p))
+        except RecordError:
+            continue
+    return out
