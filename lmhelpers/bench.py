@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,53 +88,96 @@ def machine_report(device: torch.device, notes: list[str]) -> dict[str, Any]:
     return report
 
 
+class _Run:
+    """One run's device and thread policy, and the peaks measured so far, per thread count."""
+
+    def __init__(self, options: BenchOptions, log) -> None:
+        self.options, self.log = options, log
+        self.dev = pick_device(options.device)
+        configure_backends(self.dev)
+        amp = autocast_dtype(self.dev, options.dtype)
+        self.also = [dtype_name(amp)] if amp else []
+        self.peaks: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+        self.notes: list[str] = []
+        self.discarded: list[dict[str, Any]] = []
+
+    def measure_peak(self, when: str) -> None:
+        measured = measure_peaks(self.dev, self.options.peak_sizes, self.also, self.options.peak_repeats)
+        self.peaks.setdefault(torch.get_num_threads(), []).append((when, measured))
+        for name, p in measured.items():
+            self.log(f"matmul peak {name} ({when}): {p['flops_per_s'] / 1e9:,.0f} GFLOP/s (n={p['size']})")
+
+    def group(self, run_group) -> list[dict[str, Any]]:
+        """The rows of one group. When other processes took a core while it ran on several threads (and
+        ``--threads`` was not given), the rest of the run uses fewer threads and the group runs again:
+        a thread that shares its core stalls every parallel region, and no pairing undoes that."""
+        rows = run_group()
+        others = max((r["load"].get("others_cores") or 0.0) for r in rows) if rows else 0.0
+        current = torch.get_num_threads()
+        n = benchload.free_cores(others, current)
+        if self.options.threads is not None or self.dev.type != "cpu" or n >= current:
+            return rows
+        torch.set_num_threads(n)
+        note = (
+            f"other processes took {others:.2f} cores while a group ran on {current} threads: that group ran "
+            f"again, and the rest of the run, on {n} (its first rows are under 'discarded' in the JSON)"
+        )
+        self.notes.append(note)
+        self.log(f"note: {note}")
+        self.discarded += rows
+        self.measure_peak(f"{n} thread(s), after the load came")
+        return run_group()
+
+
 def run_bench(options: BenchOptions | None = None, log=print) -> dict[str, Any]:
     """Everything the command measures, as one JSON-ready dict (see the module docstring)."""
-    options = options or BenchOptions()
-    dev = pick_device(options.device)
-    configure_backends(dev)
     saved_threads = torch.get_num_threads()
     try:
+        run = _Run(options or BenchOptions(), log)
         start = benchload.sample()
-        machine = machine_report(dev, _set_threads(options, dev, start))
-        result: dict[str, Any] = {"command": _command_line(), "machine": machine, "settings": asdict(options)}
+        run.notes += _set_threads(run.options, run.dev, start)
+        machine = machine_report(run.dev, run.notes)
+        settings = asdict(run.options)
+        result: dict[str, Any] = {"command": _command_line(), "machine": machine, "settings": settings}
         result["load"] = {"start": start}
-        log(f"device {dev} ({machine['cpu_name']}), {torch.get_num_threads()} torch threads")
-        for note in machine["notes"]:
+        log(f"device {run.dev} ({machine['cpu_name']}), {torch.get_num_threads()} torch threads")
+        for note in run.notes:
             log(f"note: {note}")
         before = benchload.snapshot()
-        amp = autocast_dtype(dev, options.dtype)
-        also = [dtype_name(amp)] if amp else []
-        measured = [("start", measure_peaks(dev, options.peak_sizes, also, options.peak_repeats))]
-        _log_peaks(measured[-1], log)
-        result["train"] = _training(options, dev, log)
-        measured.append(
-            ("after training", measure_peaks(dev, options.peak_sizes, also, options.peak_repeats))
-        )
-        _log_peaks(measured[-1], log)
-        result["generate"] = _generation(options, dev, log)
+        run.measure_peak("start")
+        result["train"] = _training(run)
+        run.measure_peak("after training")
+        result["generate"] = _generation(run)
         result["load"]["during"] = benchload.usage(before, benchload.snapshot())
         result["load"]["end"] = benchload.sample()
-        machine["load_average_end"] = result["load"]["end"]["load_average"]
-        result["peak"] = best_peaks(measured)
-        result["clock"] = run_clock(dev, torch.get_num_threads())
-        apply_mfu(result["train"], result["peak"], result["clock"])
-        result["speedups"] = speedups(result["train"], result["generate"], result["clock"])
-        result["warnings"] = warnings_for(result)
+        machine.update(
+            load_average_end=result["load"]["end"]["load_average"], torch_threads=torch.get_num_threads()
+        )
+        _verdicts(result, run)
     finally:
         torch.set_num_threads(saved_threads)
     return result
 
 
-def _log_peaks(measured: tuple[str, dict[str, dict[str, Any]]], log) -> None:
-    when, peaks = measured
-    for name, p in peaks.items():
-        log(f"matmul peak {name} ({when}): {p['flops_per_s'] / 1e9:,.0f} GFLOP/s (n={p['size']})")
+def _verdicts(result: dict[str, Any], run: _Run) -> None:
+    """Peaks (the best per thread count), MFU against the peak of each row's thread count and clock,
+    pairwise speed-ups, warnings."""
+    by_threads = {t: best_peaks(measured) for t, measured in run.peaks.items()}
+    result["peaks_by_threads"] = {str(t): p for t, p in by_threads.items()}
+    result["peak"] = by_threads[torch.get_num_threads()]
+    result["clock"] = run_clock(run.dev, torch.get_num_threads())
+    for t in dict.fromkeys(r["threads"] for r in result["train"]):
+        rows = [r for r in result["train"] if r["threads"] == t]
+        apply_mfu(rows, by_threads[t], run_clock(run.dev, t))
+    result["speedups"] = speedups(result["train"], result["generate"])
+    result["discarded"] = run.discarded
+    result["warnings"] = warnings_for(result)
 
 
-def _training(options: BenchOptions, dev: torch.device, log) -> list[dict[str, Any]]:
+def _training(run: _Run) -> list[dict[str, Any]]:
     """One interleaved group per preset and model family: the package's model (eager, and compiled
     when asked) and its baseline."""
+    options, dev = run.options, run.dev
     compiles = compile_modes(options.compile, dev)
     rows = []
     for preset in options.presets:
@@ -147,24 +191,27 @@ def _training(options: BenchOptions, dev: torch.device, log) -> list[dict[str, A
                 members.append(
                     (bench_config(preset, arch, dev, plan["batch_size"], False, options.dtype), "baseline")
                 )
-            for row in train_group(members, dev, plan, options.profile_steps):
+            for row in run.group(partial(train_group, members, dev, plan, options.profile_steps)):
                 rows.append(row)
-                log(train_line(row))
+                run.log(train_line(row))
                 for op in row.get("profile", []):
-                    log(profile_line(op))
+                    run.log(profile_line(op))
     return rows
 
 
-def _generation(options: BenchOptions, dev: torch.device, log) -> list[dict[str, Any]]:
+def _generation(run: _Run) -> list[dict[str, Any]]:
+    options, dev = run.options, run.dev
     if options.gen_preset is None:
         return []
     rows = []
     for arch in options.models:
         config = bench_config(options.gen_preset, arch, dev)
         modes = generation_modes(arch, dev, options.gen_tokens, options.recompute_tokens, options.baseline)
-        for row in generation_group(config, dev, options.gen_context, modes, options.gen_rounds):
+        for row in run.group(
+            partial(generation_group, config, dev, options.gen_context, modes, options.gen_rounds)
+        ):
             rows.append(row)
-            log(gen_line(row))
+            run.log(gen_line(row))
     return rows
 
 

@@ -53,13 +53,18 @@ _ROUNDS_KEY = {  # (training rows: step times, generation rows: rates) per clock
 
 
 def speedups(
-    train_rows: Sequence[dict[str, Any]], gen_rows: Sequence[dict[str, Any]], clock: str = "wall"
+    train_rows: Sequence[dict[str, Any]], gen_rows: Sequence[dict[str, Any]], clock: str | None = None
 ) -> dict[str, dict]:
     """Ratios of rows timed interleaved in the same run, pair by pair (see
-    :func:`lmhelpers.benchtiming.pairwise_ratio`) by ``clock`` ('wall' or 'cpu'): the package's model
-    over its baseline (both eager), compiled over eager, cached generation over recomputed and over the
-    baseline's generator."""
-    steps, rates = _ROUNDS_KEY[clock]
+    :func:`lmhelpers.benchtiming.pairwise_ratio`) by ``clock`` ('wall' or 'cpu'; by default each row's
+    own, which its group's thread count decided): the package's model over its baseline (both eager),
+    compiled over eager, cached generation over recomputed and over the baseline's generator."""
+
+    def ratio(num: dict[str, Any], den: dict[str, Any], kind: int) -> dict[str, Any]:
+        c = clock or den.get("clock", "wall")
+        key = _ROUNDS_KEY[c][kind]
+        return {**pairwise_ratio(num[key], den[key]), "clock": c}
+
     train: dict[str, Any] = {}
     compiled: dict[str, Any] = {}
     for row in train_rows:
@@ -71,18 +76,15 @@ def speedups(
                 continue
             # step times, the other row's over this one's: this one's speed-up
             if other["impl"] == "baseline" and not row["compile"] and not other["compile"]:
-                train[key] = {**pairwise_ratio(other[steps], row[steps]), "clock": clock}
+                train[key] = ratio(other, row, 0)
             elif other["impl"] == "lmhelpers" and row["compile"] and not other["compile"]:
-                compiled[key] = {**pairwise_ratio(other[steps], row[steps]), "clock": clock}
+                compiled[key] = ratio(other, row, 0)
     gen: dict[str, Any] = {}
     for arch in dict.fromkeys(r["model"] for r in gen_rows):  # in the order measured
-        by_mode = {r["mode"]: r[rates] for r in gen_rows if r["model"] == arch}
+        by_mode = {r["mode"]: r for r in gen_rows if r["model"] == arch}
         for other in ("recompute", "baseline"):
             if "cached" in by_mode and other in by_mode:
-                gen[f"{arch}/cached_vs_{other}"] = {
-                    **pairwise_ratio(by_mode["cached"], by_mode[other]),
-                    "clock": clock,
-                }
+                gen[f"{arch}/cached_vs_{other}"] = ratio(by_mode["cached"], by_mode[other], 1)
     return {"train_vs_baseline": train, "compile_vs_eager": compiled, "generate": gen}
 
 
@@ -183,16 +185,21 @@ def _header(result: dict[str, Any]) -> list[str]:
 def _peak_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "| peak | GFLOP/s, best (wall clock) | each measurement | spread | best by CPU time | spread | matmul size |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| peak | threads | GFLOP/s, best (wall clock) | each measurement | spread | best by CPU time | spread "
+        "| matmul size |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
-    for name, p in result["peak"].items():
-        each = ", ".join(f"{m['flops_per_s'] / 1e9:,.0f} ({m['when']})" for m in p.get("measurements", []))
-        cpu = p.get("cpu_flops_per_s", float("nan")) / 1e9
-        lines.append(
-            f"| {name} | {p['flops_per_s'] / 1e9:,.0f} | {each} | {100 * p.get('spread', 0):.0f}% | {cpu:,.0f} | "
-            f"{100 * p.get('cpu_spread', 0):.0f}% | {p['size']} |"
-        )
+    by_threads = result.get("peaks_by_threads") or {str(result["machine"]["torch_threads"]): result["peak"]}
+    for threads, peaks in by_threads.items():
+        for name, p in peaks.items():
+            each = ", ".join(
+                f"{m['flops_per_s'] / 1e9:,.0f} ({m['when']})" for m in p.get("measurements", [])
+            )
+            cpu = p.get("cpu_flops_per_s", float("nan")) / 1e9
+            lines.append(
+                f"| {name} | {threads} | {p['flops_per_s'] / 1e9:,.0f} | {each} | {100 * p.get('spread', 0):.0f}% "
+                f"| {cpu:,.0f} | {100 * p.get('cpu_spread', 0):.0f}% | {p['size']} |"
+            )
     return lines
 
 

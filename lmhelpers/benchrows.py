@@ -19,7 +19,7 @@ from torch import nn
 
 from . import benchload
 from .baseline import BASELINES, build_baseline
-from .benchtiming import interleave, middle, split_steps, spread
+from .benchtiming import interleave, middle, run_clock, split_steps, spread
 from .config import RunConfig, make_config
 from .data import TokenDataset
 from .device import autocast_dtype
@@ -199,6 +199,7 @@ def _train_row(
         "dtype": compute_dtype(device, config),
         "compile": config.train.compile,
         "threads": torch.get_num_threads(),
+        "clock": run_clock(device, torch.get_num_threads()),  # what its ratios and MFU are taken by
         "warmup_steps": plan["warmup"],
         "steps": plan["steps"],
         "rounds": ms["n"],
@@ -308,6 +309,7 @@ def generation_group(
         rate = spread(rates)
         row = {"model": config.model.arch, "impl": impl, "preset": config.preset, "params": params[impl]}
         row.update(mode=mode, context=context, new_tokens=n, rounds=rounds, load=load)
+        row.update(threads=torch.get_num_threads(), clock=run_clock(device, torch.get_num_threads()))
         row.update(tokens_per_s=rate["median"], tokens_per_s_min=rate["min"], tokens_per_s_max=rate["max"])
         row["tokens_per_s_rounds"] = rates  # in round order; and per second of this process's CPU time:
         row["tokens_per_cpu_s_rounds"] = [1 / sec for sec in seconds[mode]["cpu"]]

@@ -234,7 +234,7 @@ def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: floa
     """
     problem = _compare(mine, real, atol, rtol)
     if problem:
-        raise AssertionError(f"your result does not match {name}: {problem}")
+        raise AssertionError(message("does_not_match", name=name, problem=problem))
     pairs = list(zip(mine, real)) if isinstance(real, tuple) else [(mine, real)]
     if all(isinstance(r, (Tensor, float)) for _, r in pairs):
         diff = max(float((_as_double(m) - _as_double(r)).abs().max()) for m, r in pairs)

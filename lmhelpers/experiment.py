@@ -41,7 +41,9 @@ class PreparedData:
 
     @property
     def tokenizer_origin(self) -> str:
-        return str(self.reused_from) if self.reused_from else "trained here on the training text"
+        from .language import message
+
+        return str(self.reused_from) if self.reused_from else message("tokenizer_trained_here")
 
     def describe(self) -> dict[str, Any]:
         d = {

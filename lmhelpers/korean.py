@@ -77,6 +77,12 @@ WORDS = {
     "recurrent layers": "순환 층 수",
     "steps": "스텝",
     "validation loss": "검증 손실",
+    # a run's settings (config_markdown)
+    "context (block_size)": "문맥 길이 (block_size)",
+    "dropout": "드롭아웃",
+    "learning rate": "학습률",
+    "evaluate every": "평가 주기",
+    "device, seed": "장치, 시드",
     # samples
     "temperature": "온도",
     "seed": "시드",
@@ -156,6 +162,37 @@ MESSAGES = {
     "sample_unreadable": "{name}: 기본 한국어 문장을 이 토크나이저로 읽을 수 없어서(말뭉치에 한글이 없습니다) 말뭉치의 "
     '한 줄을 대신 씁니다. 한국어 문장으로 보려면 한국어 말뭉치(settings = {{"dataset": "내_텍스트.txt"}})나 '
     'tokenizer = "bpe"를 쓰세요.',
+    "resume_restart": "restart (이전 실행을 먼저 옆으로 옮겨 둡니다)",
+    "resume_none_yet": "{mode}: 체크포인트가 아직 없어서 0 스텝부터 학습합니다",
+    "resume_never": "never: {step} 스텝의 체크포인트가 있으므로 덮어쓰지 않고 멈춥니다",
+    "resume_auto": "auto: 같은 실행이면 {step} 스텝의 체크포인트에서 이어서 학습합니다",
+    "ways_out": "두 실행을 모두 지키려면 이 실행을 다른 곳에 쓰거나(다른 run_dir, 명령줄에서는 --out), "
+    "resume='restart'(--restart)로 처음부터 시작하세요. 이때 {name} 폴더는 먼저 {name}.before-<시각>으로 옮겨지고 "
+    "아무것도 지워지지 않습니다.",
+    "starting_over": "처음부터 학습합니다: 0 / {total:,} 스텝",
+    "moved_to": ". 이전 실행은 {where}(으)로 옮겼습니다",
+    "resume_false_conflict": "resume=False인데 {ckpt}에 이전 실행({step} 스텝)이 있습니다. 학습하면 덮어쓰게 "
+    "됩니다. 이어서 학습하려면 resume='auto'를 쓰세요. {ways_out}",
+    "record_without_checkpoint": "{out}에 이전 실행의 기록이 있지만 이어서 학습할 체크포인트({ckpt})가 없어서, "
+    "여기서 학습하면 그 기록을 덮어쓰게 됩니다. {ways_out}",
+    "resumed": "{ckpt}에서 이어서 학습합니다: {step:,} / {total:,} 스텝",
+    "fresh_start": "{ckpt}에 체크포인트가 없어서 0 스텝부터 학습합니다 (전체 {total:,} 스텝)",
+    "run_where": "결과:     {out}\n체크포인트: {ckpt}\n이어 학습: {resume}",
+    "tokenizer_trained_here": "여기서 학습 텍스트로 새로 학습함",
+    "eval_line": "step {step} | 학습 손실 {train:.3f} | 검증 손실 {val:.3f} | 학습 {seconds:.0f}초",
+    "time_left": " | 약 {left} 남음",
+    "seconds": "{n:.0f}초",
+    "minutes": "{n:.0f}분",
+    "hours": "{n:.1f}시간",
+    "train_bar": "{arch} 학습",
+    "layers_width": "{layers} x {width}",
+    "layers_width_heads": "{layers} x {width}, 헤드 {heads}개",
+    "vocab_cap": "{kind} (어휘 상한 {cap:,})",
+    "lr_schedule": "{lr:g} (워밍업 {warmup} 스텝, 코사인으로 {final:g}까지)",
+    "eval_every": "{interval} 스텝마다 배치 {batches}개로",
+    "sample_head": "**온도 {temperature}**{top_k} (프롬프트 {prompt!r}, 시드 {seed})",
+    "source_from": "`{name}`, `{where}` {line}번째 줄부터:",
+    "does_not_match": "결과가 {name}와(과) 다릅니다: {problem}",
     "leak_check_reads_future": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 미래를 읽고 있습니다",
     "leak_check_causal": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 인과적입니다",
     "leak_trained": "두 모델을 {seconds:.1f}초 만에 학습했습니다",

@@ -89,6 +89,38 @@ MESSAGES = {
     "recommend_mps": "Apple GPU: start with the `{name}` preset, then scale up with settings.",
     "sample_unreadable": "{name}: the Korean sample sentence cannot be read by this tokenizer (its corpus has no "
     "Hangul), so a line of the corpus is used instead.",
+    # what a run says about itself (resume, progress, settings, samples, sources)
+    "resume_restart": "restart (an earlier run here is moved aside first)",
+    "resume_none_yet": "{mode}: checkpoint not found yet, training starts from step 0",
+    "resume_never": "never: a checkpoint at step {step} exists, so training will refuse to overwrite it",
+    "resume_auto": "auto: continues the checkpoint at step {step} if it is of the same run",
+    "ways_out": "To keep both runs, either write this one elsewhere (another run_dir, or --out on the command "
+    "line), or start over with resume='restart' (--restart), which first moves {name} aside to "
+    "{name}.before-<time> and deletes nothing.",
+    "starting_over": "starting over from step 0 of {total:,}",
+    "moved_to": "; the earlier run was moved to {where}",
+    "resume_false_conflict": "resume=False, but {ckpt} holds an earlier run (step {step}); training would "
+    "overwrite it. Use resume='auto' to continue it. {ways_out}",
+    "record_without_checkpoint": "{out} holds the record of an earlier run but no checkpoint to continue it "
+    "from ({ckpt}), so training here would replace that record. {ways_out}",
+    "resumed": "resumed from {ckpt} at step {step:,} of {total:,}",
+    "fresh_start": "no checkpoint at {ckpt}: training from step 0 of {total:,}",
+    "run_where": "results:    {out}\ncheckpoint: {ckpt}\nresume:     {resume}",
+    "tokenizer_trained_here": "trained here on the training text",
+    "eval_line": "step {step} | train loss {train:.3f} | val loss {val:.3f} | {seconds:.0f} s training",
+    "time_left": " | ~{left} left",
+    "seconds": "{n:.0f} s",
+    "minutes": "{n:.0f} min",
+    "hours": "{n:.1f} h",
+    "train_bar": "train {arch}",
+    "layers_width": "{layers} x {width}",
+    "layers_width_heads": "{layers} x {width}, {heads} heads",
+    "vocab_cap": "{kind} (vocabulary cap {cap:,})",
+    "lr_schedule": "{lr:g} (warmup {warmup}, cosine to {final:g})",
+    "eval_every": "{interval} steps on {batches} batches",
+    "sample_head": "**temperature {temperature}**{top_k} (prompt {prompt!r}, seed {seed})",
+    "source_from": "`{name}`, from `{where}` line {line}:",
+    "does_not_match": "your result does not match {name}: {problem}",
     # notebook 02's leaky-attention lesson and its state
     "leak_check_reads_future": "{name}: earlier outputs moved by up to {change:.1e}: it reads the future",
     "leak_check_causal": "{name}: earlier outputs moved by up to {change:.1e}: causal",

@@ -179,9 +179,8 @@ class NotebookRun:
         return self.out_dir / name
 
     def describe(self) -> str:
-        lines = [f"results:    {self.out_dir}", f"checkpoint: {self.checkpoint_path}"]
-        lines.append(f"resume:     {describe_resume(self.checkpoint_path, self.resume)}")
-        return "\n".join(lines)
+        resume = describe_resume(self.checkpoint_path, self.resume)
+        return message("run_where", out=self.out_dir, ckpt=self.checkpoint_path, resume=resume)
 
 
 def prepare_run(
@@ -251,7 +250,8 @@ def source_markdown(obj: Any) -> str:
     file = Path(inspect.getsourcefile(obj) or "?")
     line = inspect.getsourcelines(obj)[1]
     where = f"lmhelpers/{file.name}" if file.parent.name == "lmhelpers" else str(file)
-    return f"`{obj.__module__}.{obj.__qualname__}`, from `{where}` line {line}:\n\n```python\n{src}```"
+    head = message("source_from", name=f"{obj.__module__}.{obj.__qualname__}", where=where, line=line)
+    return f"{head}\n\n```python\n{src}```"
 
 
 def show_source(obj: Any) -> Any:

@@ -69,24 +69,27 @@ def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = T
 
 
 def _duration(seconds: float) -> str:
+    from .language import message
+
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return message("seconds", n=seconds)
     if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return message("minutes", n=seconds / 60)
+    return message("hours", n=seconds / 3600)
 
 
 def eval_line(row: dict[str, float], total: int | None = None) -> str:
     """One evaluation as a line: step (of ``total``), losses, training time so far and, given ``total``,
     the training time left at the pace so far (evaluation pauses not counted)."""
+    from .language import message
+
     step = int(row["step"])
-    of = f"/{total:,}" if total else ""
-    line = (
-        f"step {step:,}{of} | train loss {row['train_loss']:.3f} | val loss {row['val_loss']:.3f}"
-        f" | {row['train_time']:.0f} s training"
+    of = f"{step:,}/{total:,}" if total else f"{step:,}"
+    line = message(
+        "eval_line", step=of, train=row["train_loss"], val=row["val_loss"], seconds=row["train_time"]
     )
     if total and 0 < step < total and row["train_time"] > 0:
-        line += f" | ~{_duration(row['train_time'] / step * (total - step))} left"
+        line += message("time_left", left=_duration(row["train_time"] / step * (total - step)))
     return line
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig
-from .language import tr
+from .language import message, tr
 
 if TYPE_CHECKING:
     from .checkpoint import TrainedModel
@@ -78,7 +78,7 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3f}"
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"  # 568 tokens/s, not 567.999
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
@@ -97,10 +97,10 @@ def samples_markdown(record: Mapping[str, Any]) -> str:
     parts = []
     for s in record.get("samples", []):
         top_k = f", top_k {s['top_k']}" if s.get("top_k") else ""
-        parts.append(
-            f"**temperature {s['temperature']}**{top_k} (prompt {s['prompt']!r}, seed {s['seed']})\n\n"
-            f"```\n{s['text']}\n```"
+        head = message(
+            "sample_head", temperature=s["temperature"], top_k=top_k, prompt=s["prompt"], seed=s["seed"]
         )
+        parts.append(f"{head}\n\n```\n{s['text']}\n```")
     return "\n\n".join(parts)
 
 
@@ -113,24 +113,21 @@ def key_value_table(values: Mapping[str, Any]) -> str:
 def config_markdown(config: RunConfig) -> str:
     """The settings that shape a run, as a two-column table."""
     m, t = config.model, config.train
+    kind, cap = config.data.tokenizer, config.data.vocab_size
+    layers = {"layers": m.n_layer, "width": m.n_embd, "heads": m.n_head}
     shown = {
         "preset": config.preset,
         "model": m.arch,
-        "layers x width": f"{m.n_layer} x {m.n_embd}" + (f", {m.n_head} heads" if not m.is_rnn else ""),
+        "layers x width": message("layers_width" if m.is_rnn else "layers_width_heads", **layers),
         "context (block_size)": m.block_size,
         "dropout": m.dropout,
-        "tokenizer": config.data.tokenizer
-        + (
-            f" (vocabulary cap {config.data.vocab_size:,})"
-            if config.data.tokenizer in ("word", "bpe")
-            else ""
-        ),
+        "tokenizer": message("vocab_cap", kind=kind, cap=cap) if kind in ("word", "bpe") else kind,
         "steps x batch": f"{t.max_iters:,} x {t.batch_size}",
-        "learning rate": f"{t.learning_rate:g} (warmup {t.warmup_iters}, cosine to {t.final_lr:g})",
-        "evaluate every": f"{t.eval_interval} steps on {t.eval_iters} batches",
+        "learning rate": message("lr_schedule", lr=t.learning_rate, warmup=t.warmup_iters, final=t.final_lr),
+        "evaluate every": message("eval_every", interval=t.eval_interval, batches=t.eval_iters),
         "device, seed": f"{t.device}, {t.seed}",
     }
-    return key_value_table(shown)
+    return key_value_table({tr(k): v for k, v in shown.items()})
 
 
 def prompt_samples(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import CheckpointError, load_checkpoint
+from .language import message
 
 RESUME_CHOICES = ["auto", "restart", True, False]
 RECORD_NAME = "record.json"
@@ -51,21 +52,15 @@ def describe_resume(checkpoint: Path, resume: Any) -> str:
     """What ``resume`` will do with ``checkpoint``, in one line, before any training."""
     mode = resume_mode(resume)
     if mode == "restart":
-        return "restart (an earlier run here is moved aside first)"
+        return message("resume_restart")
     step = checkpoint_step(checkpoint) if checkpoint.is_file() else None
     if step is None:
-        return f"{mode}: no checkpoint found yet, training starts from step 0 (not found yet)"
-    if mode == "never":
-        return f"never: a checkpoint at step {step} exists, so training will refuse to overwrite it"
-    return f"auto: continues the checkpoint at step {step} if it is of the same run"
+        return message("resume_none_yet", mode=mode)
+    return message("resume_never" if mode == "never" else "resume_auto", step=step)
 
 
 def _ways_out(out_dir: Path) -> str:
-    return (
-        f"To keep both runs, either write this one elsewhere (another run_dir, or --out on the command "
-        f"line), or start over with resume='restart' (--restart), which first moves {out_dir.name} aside "
-        f"to {out_dir.name}.before-<time> and deletes nothing."
-    )
+    return message("ways_out", name=out_dir.name)
 
 
 def move_aside(folder: Path) -> Path | None:
@@ -91,22 +86,21 @@ def start_or_resume(trainer: Any, out_dir: str | os.PathLike, resume: Any = "aut
     total = trainer.config.train.max_iters
     if mode == "restart":
         moved = [m for m in {move_aside(out_dir), move_aside(ckpt.parent)} if m is not None]
-        where = f"; the earlier run was moved to {', '.join(map(str, sorted(moved)))}" if moved else ""
-        return f"starting over from step 0 of {total:,}{where}"
+        where = message("moved_to", where=", ".join(map(str, sorted(moved)))) if moved else ""
+        return message("starting_over", total=total) + where
     if ckpt.is_file():
         if mode == "never":
+            step = checkpoint_step(ckpt)
             raise RunConflict(
-                f"resume=False, but {ckpt} holds an earlier run (step {checkpoint_step(ckpt)}); training "
-                f"would overwrite it. Use resume='auto' to continue it. {_ways_out(out_dir)}"
+                message("resume_false_conflict", ckpt=ckpt, step=step, ways_out=_ways_out(out_dir))
             )
         try:
             step = trainer.resume(ckpt)
         except CheckpointError as exc:
             raise RunConflict(f"{exc}\n{_ways_out(out_dir)}") from None
-        return f"resumed from {ckpt} at step {step:,} of {total:,}"
+        return message("resumed", ckpt=ckpt, step=step, total=total)
     if (out_dir / RECORD_NAME).is_file():
         raise RunConflict(
-            f"{out_dir} holds the record of an earlier run but no checkpoint to continue it from ({ckpt}), "
-            f"so training here would replace that record. {_ways_out(out_dir)}"
+            message("record_without_checkpoint", out=out_dir, ckpt=ckpt, ways_out=_ways_out(out_dir))
         )
-    return f"no checkpoint at {ckpt}: training from step 0 of {total:,}"
+    return message("fresh_start", ckpt=ckpt, total=total)

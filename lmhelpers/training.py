@@ -21,6 +21,7 @@ from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig
 from .data import TokenDataset
 from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
+from .language import message
 from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
 from .progress import progress_bar
 
@@ -156,7 +157,9 @@ class Trainer:
         if not self.history:
             self._log_eval(callback, wall_before, session_start)
         self.model.train()
-        bar = progress_bar(target, self.step, f"train {self.config.model.arch}", self.progress)
+        bar = progress_bar(
+            target, self.step, message("train_bar", arch=self.config.model.arch), self.progress
+        )
         pending: list[torch.Tensor] = []
         try:
             while self.step < target:
