@@ -83,6 +83,14 @@ WORDS = {
     "learning rate": "학습률",
     "evaluate every": "평가 주기",
     "device, seed": "장치, 시드",
+    "leaky": "새는 모델",
+    "fixed": "고친 모델",
+    # notebook 02's gradient figure
+    "plain RNN (tanh)": "단순 RNN (tanh)",
+    "LSTM, PyTorch's initialisation": "LSTM, PyTorch 기본 초기화",
+    "LSTM, forget-gate bias 1 (this package)": "LSTM, 망각 게이트 편향 1 (이 패키지)",
+    "distance d: how many steps before the last output": "거리 d: 마지막 출력보다 몇 스텝 앞인지",
+    "gradient size, relative to d = 0": "기울기 크기 (d = 0 대비)",
     # samples
     "temperature": "온도",
     "seed": "시드",
@@ -179,7 +187,7 @@ MESSAGES = {
     "fresh_start": "{ckpt}에 체크포인트가 없어서 0 스텝부터 학습합니다 (전체 {total:,} 스텝)",
     "run_where": "결과:     {out}\n체크포인트: {ckpt}\n이어 학습: {resume}",
     "tokenizer_trained_here": "여기서 학습 텍스트로 새로 학습함",
-    "eval_line": "step {step} | 학습 손실 {train:.3f} | 검증 손실 {val:.3f} | 학습 {seconds:.0f}초",
+    "eval_line": "스텝 {step} | 학습 손실 {train:.3f} | 검증 손실 {val:.3f} | 학습 {seconds:.0f}초",
     "time_left": " | 약 {left} 남음",
     "seconds": "{n:.0f}초",
     "minutes": "{n:.0f}분",
@@ -193,24 +201,26 @@ MESSAGES = {
     "sample_head": "**온도 {temperature}**{top_k} (프롬프트 {prompt!r}, 시드 {seed})",
     "source_from": "`{name}`, `{where}` {line}번째 줄부터:",
     "does_not_match": "결과가 {name}와(과) 다릅니다: {problem}",
-    "leak_check_reads_future": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 미래를 읽고 있습니다",
-    "leak_check_causal": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 인과적입니다",
-    "leak_trained": "두 모델을 {seconds:.1f}초 만에 학습했습니다",
+    "leak_check_reads_future": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 미래를 읽고 있습니다.",
+    "leak_check_causal": "{name}: 앞쪽 출력이 최대 {change:.1e}만큼 바뀌었습니다. 미래를 읽지 않습니다(인과적).",
+    "leak_trained": "두 모델을 {seconds:.1f}초 만에 학습했습니다.",
     "leak_the_model_above": "위에서 학습한 {arch}",
-    "leak_gap": "{steps:,} 스텝 뒤 새는(leaky) 모델의 검증 손실은 **{leaky:.3f}**로, 마스크를 씌운 같은 모델"
+    "leak_gap": "{steps:,} 스텝 뒤 새는 모델의 검증 손실은 **{leaky:.3f}**로, 마스크를 씌운 고친 모델"
     "({fixed:.3f})보다 {gap:.3f} 낮습니다. 데이터도, 배치도, 초기 가중치도 같으니 이 차이는 실력이 아니라 미래를 "
     "읽어서 얻은 것입니다.",
     "leak_too_good": "심지어 위에서 {step:,} 스텝 학습한 {layers}층 {arch}({loss:.3f})보다도 낮습니다. 정직한 쌍둥이 "
     "모델은 닿지 못하는 점수이니, 믿기에는 너무 좋은 결과입니다.",
-    "leak_unclear": "{steps:,} 스텝 뒤에도 새는 모델({leaky:.3f})이 마스크를 씌운 모델({fixed:.3f})보다 뚜렷하게 낮지 "
-    "않습니다. 아직 앞을 읽는 법을 배우지 못했으니, 이 크기에서는 손실만으로 누출을 볼 수 없습니다. 그래도 인과성 "
-    "검사는 학습 전에 이미 잡아냈습니다. `cpu` 프리셋에서 `leak_iters = 200`으로 배우는 모습을 보세요.",
-    "leak_jump": "읽을 미래가 없는 마지막 위치에서 새는 모델의 손실은 창 뒤쪽 절반의 나머지보다 {leaky_jump:+.3f} "
-    "뛰어오릅니다(마스크를 씌운 모델: {fixed_jump:+.3f}). 생성할 때는 새 토큰이 언제나 마지막 위치에 있습니다. "
-    "그 자리에서 새는 모델은 **{leaky_last:.3f}**, 마스크를 씌운 모델은 **{fixed_last:.3f}**입니다.",
-    "leak_no_jump": "마지막 위치에서 아직 뚜렷한 도약이 없습니다(새는 모델 {leaky_jump:+.3f}, 마스크 모델 "
-    "{fixed_jump:+.3f}, 위치 사이 흩어짐 {spread:.3f}). {steps:,} 스텝으로는 누출을 아직 배우지 못했습니다.",
-    "state_size": "모델이 과거에 대해 간직하는 것 전부: {shapes} = 숫자 {numbers:,}개, 텍스트가 아무리 길어도",
+    "leak_unclear": "{steps:,} 스텝 뒤에도 새는 모델({leaky:.3f})이 고친 모델({fixed:.3f})보다 뚜렷하게 낮지 "
+    "않습니다. 아직 앞을 읽는 법을 배우지 못했으니, 이만큼 짧게 학습해서는 손실만으로 누출을 볼 수 없습니다. 그래도 "
+    "인과성 검사는 학습 전에 이미 잡아냈습니다. `cpu` 프리셋에서 `leak_iters = 200`으로 돌리면 새는 모델이 앞을 "
+    "읽는 법을 배우는 모습을 볼 수 있습니다.",
+    "leak_jump": "읽을 미래가 없는 마지막 위치에서 새는 모델의 손실은 창 뒤쪽 절반의 다른 위치들 평균보다 "
+    "{leaky_jump:+.3f}만큼 높습니다(고친 모델: {fixed_jump:+.3f}). 생성할 때는 새 토큰이 언제나 마지막 위치에 있습니다. "
+    "그 자리에서 새는 모델은 **{leaky_last:.3f}**, 고친 모델은 **{fixed_last:.3f}**입니다.",
+    "leak_no_jump": "마지막 위치에서 손실이 아직 뚜렷하게 뛰어오르지 않습니다(새는 모델 {leaky_jump:+.3f}, 고친 모델 "
+    "{fixed_jump:+.3f}, 위치별 손실의 흩어짐(표준편차) {spread:.3f}). {steps:,} 스텝으로는 누출을 아직 배우지 못했습니다.",
+    "state_size": "모델이 과거에 대해 간직하는 것은 이것이 전부입니다: {shapes} = 숫자 {numbers:,}개. 텍스트가 아무리 "
+    "길어도 그대로입니다.",
     "recommend_cpu": "GPU가 없습니다: `{name}` 프리셋은 몇 분이면 학습이 끝나고, 배우는 모습도 충분히 보입니다.",
     "invalid": "매개변수 {name}={value!r} 값을 쓸 수 없습니다. 허용되는 값: {allowed}",
     "invalid_here": "이 노트북에서는 매개변수 {name}={value!r} 값을 쓸 수 없습니다. 다음 중 하나를 고르세요: {choices}",

@@ -51,8 +51,10 @@ def use_hangul_font() -> str | None:
                 stacklevel=2,
             )
     if name is not None:
-        plt.rcParams["font.family"] = [name, *[f for f in plt.rcParams["font.family"] if f != name]]
-        plt.rcParams["axes.unicode_minus"] = False  # Hangul fonts often lack the minus sign glyph
+        # DejaVu first, the Hangul font second: matplotlib takes each glyph from the first font that has it,
+        # so Latin text, digits and the minus signs of math text (log-axis ticks, which NanumGothic lacks)
+        # come from DejaVu and Hangul from the Hangul font.
+        plt.rcParams["font.family"] = ["DejaVu Sans", name]
     _hangul.append(name)
     return name
 

@@ -18,7 +18,7 @@ from typing import Any
 from tqdm import tqdm as text_tqdm
 
 # The evaluation line, as eval_line writes it; batch.py echoes the lines that match to the terminal.
-EVAL_LINE = re.compile(r"^step\s+[\d,]+(/[\d,]+)? \| ")
+EVAL_LINE = re.compile(r"^(step|스텝)\s+[\d,]+(/[\d,]+)? \| ")
 
 
 def in_notebook() -> bool:
