@@ -21,6 +21,7 @@ from typing import Any
 SAMPLE_S = 0.5  # how long the idle samples at the start and the end of a run last
 BUSY_CORES = 0.25  # other processes using more than this many cores make timings suspect
 STEAL_SHARE = 0.02  # so does the hypervisor taking more than this share of the CPU time
+MIN_SECONDS = 0.25  # the kernel counts CPU time in ticks (10 ms): a shorter span cannot say who used a core
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -59,10 +60,11 @@ def snapshot() -> CpuSnapshot:
 
 def usage(start: CpuSnapshot, end: CpuSnapshot) -> dict[str, Any]:
     """What happened between two snapshots: the cores other processes kept busy on average
-    (everything busy minus this process), and the share of CPU time the hypervisor stole."""
+    (everything busy minus this process), and the share of CPU time the hypervisor stole. Both are
+    None when the span is shorter than :data:`MIN_SECONDS`, where one tick would read as a busy core."""
     seconds = end.wall - start.wall
     out: dict[str, Any] = {"seconds": round(seconds, 3), "others_cores": None, "steal_share": None}
-    if None in (start.busy, end.busy) or seconds <= 0:
+    if None in (start.busy, end.busy) or seconds < MIN_SECONDS:
         return out
     others = (end.busy - start.busy) - (end.own - start.own)
     total = end.total - start.total

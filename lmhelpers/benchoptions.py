@@ -38,7 +38,7 @@ def _opt(default: Any, *flags: str, help: str, **argparse_kwargs: Any) -> Any:
 class BenchOptions:
     """Every setting of one benchmark run, checked when made, before any minute is spent measuring.
 
-    The command line is built from these fields (:func:`add_parser`), and a run's JSON stores them as
+    The command line is built from these fields (:func:`add_arguments`), and a run's JSON stores them as
     ``settings``. 'none' is accepted for ``presets`` (no training rows) and ``gen_preset`` (no generation).
     """
 
@@ -173,7 +173,7 @@ class BenchOptions:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchOptions:
-        """The options a ``bench`` command line parsed into (see :func:`add_parser`)."""
+        """The options a ``bench`` command line parsed into (see :func:`add_arguments`)."""
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 

@@ -3,7 +3,7 @@ language.
 
 A sentence is a function of the claim's values, so the figures (and their precision) are the same in
 every language; only the words differ. ``SENTENCES[language][key]`` holds one function per claim key.
-English sentences are here; Korean ones in :mod:`lmhelpers.korean`. The language is the ``language``
+English sentences are here; Korean ones in :mod:`lmhelpers.korean_sentences`. The language is the ``language``
 argument, else the package default (:func:`lmhelpers.language.set_language`).
 """
 
@@ -19,7 +19,7 @@ def render(claim: Any, language: str | None = None) -> str:
     """One claim as a sentence in ``language`` (default: the package's, see lmhelpers.language)."""
     language = current_language(language)
     if language == "ko":
-        from .korean import SENTENCES as KOREAN
+        from .korean_sentences import SENTENCES as KOREAN
 
         return KOREAN[claim.key](**claim.values)
     return SENTENCES["en"][claim.key](**claim.values)

@@ -67,3 +67,11 @@ def test_functions_stay_short_unless_a_comment_says_why(path):
             if length > MAX_FUNCTION_LINES:
                 header = "\n".join(lines[node.lineno - 3 : node.lineno + 3])
                 assert "long because" in header, f"{path.name}:{node.lineno} {node.name} has {length} lines"
+
+
+def test_every_module_is_on_the_map():
+    """docs/architecture.md names every module (the bench* family together), so a newcomer finds it."""
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    names = {p.stem for p in MODULES if not p.stem.startswith("_")}
+    missing = {n for n in names if f"`{n}`" not in doc and not (n.startswith("bench") and "`bench*`" in doc)}
+    assert not missing, f"add a line for {sorted(missing)} to docs/architecture.md"

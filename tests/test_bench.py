@@ -11,8 +11,9 @@ import math
 import pytest
 import torch
 
+from lmhelpers import benchload
 from lmhelpers.baseline import BaselineGPT, BaselineLSTM, build_baseline
-from lmhelpers.bench import format_tables, run_bench
+from lmhelpers.bench import BenchOptions, format_tables, run_bench
 from lmhelpers.cli import main
 from lmhelpers.config import ModelConfig
 from lmhelpers.models import build_model
@@ -21,18 +22,31 @@ TINY = ["--preset", "smoke", "--steps", "1", "--warmup", "1", "--gen-preset", "s
 TINY += ["--gen-tokens", "3", "--recompute-tokens", "2", "--peak-sizes", "128", "--device", "cpu"]
 
 
+@pytest.fixture(autouse=True)
+def short_load_samples(monkeypatch):
+    """The idle samples before and after a run last 0.5 s; a test has no use for them."""
+    monkeypatch.setattr(benchload, "SAMPLE_S", 0.01)
+
+
 def _tiny_bench(**settings):
-    """run_bench on the CPU at the smoke size: one step, a tiny peak, no generation, nothing printed."""
-    tiny = dict(presets=["smoke"], device="cpu", steps=1, warmup=0, gen_preset=None, peak_sizes=[64])
-    return run_bench(**{**tiny, **settings}, log=lambda *_: None)
+    """run_bench on the CPU at the smoke size: two steps in two rounds, a tiny peak, no generation."""
+    tiny = dict(presets=["smoke"], device="cpu", steps=2, warmup=0, gen_preset=None, peak_sizes=[64])
+    return run_bench(BenchOptions(**{**tiny, **settings}), log=lambda *_: None)
 
 
 def test_bench_cli_writes_positive_figures(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", *TINY, "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert {"machine", "peak", "train", "generate", "speedups", "settings"} <= set(result)
-    assert result["peak"]["float32"]["flops_per_s"] > 0
+    assert {"machine", "peak", "train", "generate", "speedups", "settings", "load", "warnings"} <= set(result)
+    assert result["settings"] == {**result["settings"], "presets": ["smoke"], "steps": 1, "gen_rounds": 5}
+    peak = result["peak"]["float32"]
+    assert peak["flops_per_s"] > 0 and [m["when"] for m in peak["measurements"]] == [
+        "start",
+        "after training",
+    ]
+    assert peak["flops_per_s"] == max(m["flops_per_s"] for m in peak["measurements"])
+    assert {"start", "during", "end"} <= set(result["load"])
     rows = {(r["model"], r["impl"]) for r in result["train"]}
     assert rows == {
         ("transformer", "lmhelpers"),
@@ -51,15 +65,20 @@ def test_bench_cli_writes_positive_figures(tmp_path, capsys):
         ):
             assert r[key] > 0 and math.isfinite(r[key]), (r["model"], r["impl"], key)
         assert r["preset"] == "smoke" and r["dtype"] == "float32" and r["compile"] is False
+        assert r["step_ms_min"] <= r["step_ms_median"] <= r["step_ms_max"] and len(r["step_ms_rounds"]) == 1
+        assert r["valid"] is (r["mfu"] <= 1)
     modes = {(r["model"], r["mode"]) for r in result["generate"]}
     assert modes == {(a, m) for a in ("transformer", "lstm") for m in ("cached", "recompute", "baseline")}
-    assert all(r["tokens_per_s"] > 0 for r in result["generate"])
+    assert all(r["tokens_per_s"] > 0 and len(r["tokens_per_s_rounds"]) == 5 for r in result["generate"])
     speed = result["speedups"]
     assert set(speed["train_vs_baseline"]) == {"transformer/smoke", "lstm/smoke"}
-    assert {"transformer/cached_vs_recompute", "lstm/cached_vs_recompute"} <= set(speed["generate"])
-    assert all(v > 0 for d in speed.values() for v in d.values())
+    assert {"transformer/cached_vs_recompute", "lstm/cached_vs_baseline"} <= set(speed["generate"])
+    assert all(
+        v["min"] <= v["ratio"] <= v["max"] and v["ratio"] > 0 for d in speed.values() for v in d.values()
+    )
+    assert speed["generate"]["lstm/cached_vs_recompute"]["pairs"] == 5
     printed = capsys.readouterr().out
-    assert "MFU" in printed and "| speed-up | ratio |" in printed
+    assert "MFU" in printed and "| speed-up (interleaved, pair by pair) | ratio (median) |" in printed
 
 
 def test_bench_without_generation_or_baselines():
@@ -149,55 +168,60 @@ def test_transformer_without_biases():
     assert logits.shape == (2, 12, 23) and torch.isfinite(loss)
 
 
-def test_speedups_pair_rows_from_the_same_run():
-    from lmhelpers.bench import speedups
-
-    def row(impl, tps, compile=False):
-        return dict(
-            model="transformer", preset="cpu", batch_size=8, impl=impl, compile=compile, tokens_per_s=tps
-        )
-
-    gen = [
-        dict(model="lstm", mode="cached", tokens_per_s=100.0),
-        dict(model="lstm", mode="recompute", tokens_per_s=4.0),
-    ]
-    s = speedups([row("lmhelpers", 30.0), row("baseline", 10.0), row("lmhelpers", 60.0, True)], gen)
-    assert s["train_vs_baseline"] == {"transformer/cpu": 3.0}
-    assert s["compile_vs_eager"] == {"transformer/cpu": 2.0}
-    assert s["generate"] == {"lstm/cached_vs_recompute": 25.0}
-
-
-def test_compile_modes():
-    from lmhelpers.bench import compile_modes
-
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert compile_modes("auto", cpu) == [False]
-    assert compile_modes("auto", cuda) == [False, True]
-    assert compile_modes("both", cpu) == [False, True]
-    assert compile_modes("on", cpu) == [True] and compile_modes("off", cuda) == [False]
-    with pytest.raises(ValueError, match="'both'"):
-        compile_modes("yes", cpu)
-
-
 def test_bench_bfloat16_on_cpu_is_stated_against_the_bfloat16_peak():
     result = _tiny_bench(models=["transformer"], baseline=False, dtype="bfloat16")
     assert set(result["peak"]) == {"float32", "bfloat16"}
     (row,) = result["train"]
     assert row["dtype"] == "bfloat16" and result["settings"]["dtype"] == "bfloat16"
-    assert row["mfu"] == pytest.approx(row["model_flops_per_s"] / result["peak"]["bfloat16"]["flops_per_s"])
-    assert "(bfloat16)" in format_tables(result)
+    rate, peak = ("cpu_", "cpu_") if result["clock"] == "cpu" else ("", "")  # cpu: a one-thread run
+    expected = row[f"{rate}model_flops_per_s"] / result["peak"]["bfloat16"][f"{peak}flops_per_s"]
+    assert row["mfu"] == pytest.approx(expected) and row["mfu_clock"] == result["clock"]
+    assert "(bfloat16, " in format_tables(result)
 
 
-@pytest.mark.parametrize("bad", [{"dtype": "fp8"}, {"compile": "always"}, {"profile_steps": -1}])
-def test_bench_refuses_bad_settings_before_measuring(monkeypatch, bad):
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "0"], "bench --steps 0 (BenchOptions.steps): give a whole number of at least 1"),
+        (["--rounds", "-2"], "--rounds -2"),
+        (["--profile", "-1"], "--profile -1"),
+        (["--gen-tokens", "0"], "--gen-tokens 0"),
+        (["--peak-sizes", "64", "0"], "--peak-sizes 0"),
+    ],
+)
+def test_bench_refuses_bad_settings_before_measuring(monkeypatch, capsys, flags, message):
     import lmhelpers.bench as bench
 
     def no_peak(*args, **kwargs):
         raise AssertionError("measured a peak before checking the settings")
 
-    monkeypatch.setattr(bench, "matmul_peak", no_peak)
-    with pytest.raises(ValueError, match=next(iter(bad))):
-        _tiny_bench(**bad)
+    monkeypatch.setattr(bench, "measure_peaks", no_peak)
+    assert main(["bench", *TINY, *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_impossible_mfu_is_marked_in_the_table_and_the_json(monkeypatch):
+    """A peak measured below what the rows achieve (as on a busy machine) marks the rows, not hides them."""
+    import lmhelpers.bench as bench
+
+    monkeypatch.setattr(bench, "measure_peaks", lambda *a, **k: {"float32": {"flops_per_s": 1e3, "size": 64}})
+    result = _tiny_bench(models=["transformer"], baseline=False)
+    (row,) = result["train"]
+    assert row["mfu"] > 1 and row["valid"] is False and "impossible" in row["invalid_reason"]
+    assert any("marked invalid" in w for w in result["warnings"])
+    assert "**INVALID**" in format_tables(result)
+
+
+def test_run_bench_gives_the_threads_back(monkeypatch):
+    """A busy machine makes run_bench use fewer threads; the caller's setting is restored afterwards."""
+    before = torch.get_num_threads()
+    monkeypatch.setattr(
+        benchload, "sample", lambda seconds=None: {"others_cores": 64.0, "load_average": None}
+    )
+    result = _tiny_bench(models=["lstm"], baseline=False)
+    assert result["machine"]["torch_threads"] == 1 and result["train"][0]["threads"] == 1
+    assert (before == 1) or any("torch thread" in note for note in result["machine"]["notes"])
+    assert torch.get_num_threads() == before
 
 
 def test_bench_profile_lists_where_a_step_spends_its_time(capsys):

@@ -58,7 +58,8 @@ def test_badge_and_install_cell_point_at_this_notebook_in_the_repository(name):
     assert title.cell_type == "markdown" and title.source.startswith("# ")
     expected = f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}/blob/{BRANCH}/notebooks/{name}"
     assert colab_url(name) == expected
-    assert COLAB_LINK.findall(title.source) == [expected]
+    # its own badge first, then the Korean edition's
+    assert COLAB_LINK.findall(title.source) == [expected, colab_url(f"ko/{name}")]
     every = COLAB_LINK.findall("".join(c.source for c in nb.cells))
     series = {colab_url(n) for n in ALL_NOTEBOOKS} | {colab_url(f"ko/{n}") for n in ALL_NOTEBOOKS}
     assert set(every) <= series  # only links into the series: the next notebook, the Korean edition

@@ -114,7 +114,9 @@ def _measure_sweep(sweep_dir: Path) -> dict:
 def table(notebook: str, measured: dict, language: str = "en") -> str:
     """The block between the markers for ``notebook`` (a stem such as '02_rnn')."""
     w = WORDS[language]
-    rows = [(w["time"], _duration(measured["notebooks"][notebook]))] if notebook in measured["notebooks"] else []
+    rows = (
+        [(w["time"], _duration(measured["notebooks"][notebook]))] if notebook in measured["notebooks"] else []
+    )
     if notebook in MODELS:
         m = measured["models"][notebook]
         rows += [
@@ -188,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {MEASURED}")
         return 0
     stale = update(write=args.command == "write")
-    verb = "updated" if args.command == "write" else "out of date (run: python tools/what_you_will_see.py write)"
+    verb = (
+        "updated" if args.command == "write" else "out of date (run: python tools/what_you_will_see.py write)"
+    )
     for name in stale:
         print(f"{name}: {verb}")
     return 1 if stale and args.command == "check" else 0
