@@ -46,7 +46,7 @@ from .benchrows import (
     train_group,
 )
 from .benchtiming import best_peaks, measure_peaks, run_clock
-from .device import autocast_dtype, configure_backends, environment_report, pick_device
+from .device import autocast_dtype, configure_backends, cpu_name, environment_report, pick_device
 
 __all__ = ["BenchOptions", "add_parser", "format_tables", "main_from_args", "run_bench", "speedups"]
 
@@ -80,7 +80,7 @@ def _set_threads(options: BenchOptions, device: torch.device, start: dict[str, A
 def machine_report(device: torch.device, notes: list[str]) -> dict[str, Any]:
     """Environment report plus the CPU model, its instruction-set limits, threads and load average."""
     report = environment_report(device)
-    report.update(cpu_name=benchload.cpu_name(), torch_threads=torch.get_num_threads(), notes=notes)
+    report.update(cpu_name=cpu_name(), torch_threads=torch.get_num_threads(), notes=notes)
     report["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     report["isa_limits"] = benchload.isa_limits()
     load = benchload.snapshot().loadavg

@@ -12,7 +12,6 @@ Linux only (``/proc/stat``, ``/proc/loadavg``); elsewhere the figures are None a
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,17 +103,6 @@ def load_warnings(load: dict[str, Any]) -> list[str]:
         if steal is not None and steal > STEAL_SHARE:
             warnings.append(f"the hypervisor stole {100 * steal:.1f}% of the CPU time {when}")
     return warnings
-
-
-def cpu_name() -> str:
-    """The CPU model as /proc/cpuinfo names it (e.g. 'AMD EPYC 7B13'), else what platform knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def isa_limits() -> dict[str, str]:

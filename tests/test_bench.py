@@ -22,10 +22,15 @@ TINY = ["--preset", "smoke", "--steps", "1", "--warmup", "1", "--gen-preset", "s
 TINY += ["--gen-tokens", "3", "--recompute-tokens", "2", "--peak-sizes", "128", "--device", "cpu"]
 
 
+FREE_CORES = benchload.free_cores
+
+
 @pytest.fixture(autouse=True)
 def short_load_samples(monkeypatch):
-    """The idle samples before and after a run last 0.5 s; a test has no use for them."""
+    """The idle samples before and after a run last 0.5 s; a test has no use for them. Nor does it drop
+    threads for the load of other tests running beside it (that rule is tested in test_bench_harness)."""
     monkeypatch.setattr(benchload, "SAMPLE_S", 0.01)
+    monkeypatch.setattr(benchload, "free_cores", lambda others_cores, threads: threads)
 
 
 def _tiny_bench(**settings):
@@ -215,6 +220,7 @@ def test_an_impossible_mfu_is_marked_in_the_table_and_the_json(monkeypatch):
 def test_run_bench_gives_the_threads_back(monkeypatch):
     """A busy machine makes run_bench use fewer threads; the caller's setting is restored afterwards."""
     before = torch.get_num_threads()
+    monkeypatch.setattr(benchload, "free_cores", FREE_CORES)  # the real rule, which the fixture replaced
     monkeypatch.setattr(
         benchload, "sample", lambda seconds=None: {"others_cores": 64.0, "load_average": None}
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import pytest
 
@@ -302,3 +303,30 @@ def test_a_group_that_lost_a_core_runs_again_on_fewer_threads(monkeypatch, threa
             assert calls == [2] and run.discarded == [] and run.peaks == {}
     finally:
         torch.set_num_threads(saved)
+
+
+# ------------------------------------------------------------------- docs/benchmarks.md agreement
+def _agreement_tool():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "bench_agreement.py"
+    spec = importlib.util.spec_from_file_location("bench_agreement", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_agreement_tables_are_computed_from_the_kept_runs():
+    tool = _agreement_tool()
+    assert tool.update(write=False), "docs/benchmarks.md differs: run python tools/bench_agreement.py write"
+
+
+def test_agreement_compares_each_ratio_of_two_runs():
+    tool = _agreement_tool()
+    first = {"speedups": {"train_vs_baseline": {"t/cpu": {"ratio": 1.10}}, "generate": {"g": {"ratio": 6.0}}}}
+    second = {
+        "speedups": {"train_vs_baseline": {"t/cpu": {"ratio": 1.21}}, "generate": {"g": {"ratio": 5.0}}}
+    }
+    rows = tool.compare(first, second)
+    assert [(g, k) for g, k, *_ in rows] == [("train_vs_baseline", "t/cpu"), ("generate", "g")]
+    assert rows[0][4] == pytest.approx(0.10) and rows[1][4] == pytest.approx(0.20)
