@@ -26,7 +26,7 @@ LESSONS = {
     "00_setup_gpu_check.ipynb": ("00", "01_tokenizer.ipynb"),
     "01_tokenizer.ipynb": ("01", "02_rnn.ipynb"),
 }
-MARKERS = "<!-- what-you-will-see -->\n<!-- /what-you-will-see -->"
+START, END = "<!-- what-you-will-see -->", "<!-- /what-you-will-see -->"
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -55,7 +55,9 @@ def test_opening_says_what_you_learn_need_and_will_see(name):
     assert 3 <= len(_bullets(opening, "**What you will learn**")) <= 5
     assert "**What you need first**" in opening
     see = opening.split("**What you will see**", 1)[1]
-    assert MARKERS in see and see.count("<!--") == 2  # the pair, empty: a generator fills it
+    # the table between the markers is written by tools/what_you_will_see.py (tests/test_what_you_will_see.py)
+    assert see.count(START) == 1 and see.count(END) == 1
+    assert "|---|---|" in see.split(START, 1)[1].split(END, 1)[0]
 
 
 @pytest.mark.parametrize("name", LESSONS)

@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[1]
 MEASURED = ROOT / "docs" / "measured.json"
 START, END = "<!-- what-you-will-see -->", "<!-- /what-you-will-see -->"
@@ -30,8 +32,7 @@ WORDS = {
     "en": {
         "head": "Measured with `{command}` (preset `{preset}`) on {cores} cores of an {cpu}, {date}. "
         "On a GPU: not measured yet.",
-        "what": "",
-        "value": "2 CPU cores (measured)",
+        "value": "{cores} CPU cores (measured)",
         "time": "this notebook runs in",
         "train": "training time",
         "bpc": "validation bits per character",
@@ -45,8 +46,7 @@ WORDS = {
     "ko": {
         "head": "`{command}`(프리셋 `{preset}`)로 {cpu}의 코어 {cores}개에서 {date}에 잰 값입니다. "
         "GPU에서는 아직 재지 않았습니다.",
-        "what": "",
-        "value": "CPU 코어 2개 (측정값)",
+        "value": "CPU 코어 {cores}개 (측정값)",
         "time": "이 노트북 실행 시간",
         "train": "학습 시간",
         "bpc": "검증 글자당 비트 수 (bits per character)",
@@ -60,11 +60,11 @@ WORDS = {
 }
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float, language: str = "en") -> str:
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{seconds:.0f}초" if language == "ko" else f"{seconds:.0f} s"
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
+    return f"{minutes}분 {rest}초" if language == "ko" else f"{minutes} min {rest:02d} s"
 
 
 # -------------------------------------------------------------------------------------- measure
@@ -102,6 +102,7 @@ def _measure_sweep(sweep_dir: Path) -> dict:
         rows = list(csv.DictReader(f))
     best = min(rows, key=lambda r: float(r["bits/char"]))
     return {
+        "command": f"python -m lmhelpers sweep sweeps/{sweep_dir.name}.yaml --out runs/{sweep_dir.name}",
         "file": f"sweeps/{sweep_dir.name}.yaml",
         "runs": len(seconds),
         "seconds": round(sum(seconds), 1),
@@ -115,12 +116,14 @@ def table(notebook: str, measured: dict, language: str = "en") -> str:
     """The block between the markers for ``notebook`` (a stem such as '02_rnn')."""
     w = WORDS[language]
     rows = (
-        [(w["time"], _duration(measured["notebooks"][notebook]))] if notebook in measured["notebooks"] else []
+        [(w["time"], _duration(measured["notebooks"][notebook], language))]
+        if notebook in measured["notebooks"]
+        else []
     )
     if notebook in MODELS:
         m = measured["models"][notebook]
         rows += [
-            (w["train"], _duration(m["train_seconds"])),
+            (w["train"], _duration(m["train_seconds"], language)),
             (w["loss"], f"{m['loss']:.3f}"),
             (w["bpc"], f"{m['bits_per_char']:.3f}"),
             (w["params"], f"{m['params']:,}"),
@@ -135,13 +138,20 @@ def table(notebook: str, measured: dict, language: str = "en") -> str:
         sweep = measured.get("sweep")
         if sweep:
             rows = [
-                (w["sweep_time"].format(file=sweep["file"], runs=sweep["runs"]), _duration(sweep["seconds"])),
+                (
+                    w["sweep_time"].format(file=sweep["file"], runs=sweep["runs"]),
+                    _duration(sweep["seconds"], language),
+                ),
                 (w["sweep_best"].format(name=sweep["best"]), f"{sweep['best_bits_per_char']:.3f} bits/char"),
             ]
         else:
             rows = [(w["sweep_time"].format(file="sweeps/cells.yaml", runs=4), w["not_yet"])]
-    head = w["head"].format(**{k: measured[k] for k in ("command", "preset", "cpu", "cores", "date")})
-    lines = [head, "", f"| | {w['value']} |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]]
+    facts = {k: measured[k] for k in ("command", "preset", "cpu", "cores", "date")}
+    if notebook == "05_sweeps" and measured.get("sweep"):
+        facts["command"] = measured["sweep"]["command"]  # the sweep, not make run, made these figures
+    head = w["head"].format(**facts)
+    value = w["value"].format(cores=measured["cores"])
+    lines = [head, "", f"| | {value} |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]]
     return "\n".join(lines)
 
 
@@ -163,16 +173,13 @@ def update(write: bool) -> list[str]:
     measured = json.loads(MEASURED.read_text(encoding="utf-8"))
     stale = []
     for path, language in _notebooks():
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cell = nb["cells"][0]
-        source = "".join(cell["source"])
-        new = _filled(source, table(path.stem, measured, language), path)
-        if new != source:
+        nb = nbformat.read(path, as_version=4)
+        new = _filled(nb.cells[0].source, table(path.stem, measured, language), path)
+        if new != nb.cells[0].source:
             stale.append(str(path.relative_to(ROOT)))
             if write:
-                lines = new.split("\n")
-                cell["source"] = [ln + "\n" for ln in lines[:-1]] + [lines[-1]]
-                path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                nb.cells[0].source = new
+                nbformat.write(nb, path)  # nbformat's own layout, as every tool here writes it
     return stale
 
 
