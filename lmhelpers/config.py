@@ -297,6 +297,12 @@ class Preset:
 
 # Presets, smallest first. 'reference' is the original guide's experiment, unchanged; the others scale it
 # down. The order matters: "a smaller preset" in advice means one listed earlier.
+# The learning-rate recipe found for nanoGPT's CPU shape (docs/benchmarks.md), shared by both CPU presets:
+# 8x nanoGPT's peak learning rate, a short warm-up, cosine decay to zero, weight decay 0.2, beta1 0.8.
+_SMALL_CPU_RECIPE = dict(
+    learning_rate=8e-3, min_lr=0.0, warmup_iters=50, weight_decay=0.2, beta1=0.8, beta2=0.99
+)
+
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(  # seconds on a CPU: for tests and for checking that a notebook runs at all
         "tests; checking that a notebook runs",
@@ -312,39 +318,15 @@ PRESETS: dict[str, Preset] = {
         "`make run`: a few minutes for both models on 2 CPU cores",
         data=dict(tokenizer="char"),
         model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
-        train=dict(
-            batch_size=32,
-            max_iters=1000,
-            eval_interval=200,
-            eval_iters=20,
-            learning_rate=8e-3,
-            min_lr=0.0,
-            warmup_iters=50,
-            weight_decay=0.2,
-            beta1=0.8,
-            beta2=0.99,
-        ),
+        train=dict(batch_size=32, max_iters=1000, eval_interval=200, eval_iters=20, **_SMALL_CPU_RECIPE),
     ),
     # nanoGPT's CPU example shape (4 layers, 128 wide, 4 heads, context 64, batch 12, 2000 steps, no
-    # biases, dropout 0; its recipe reaches val 1.886) with a better recipe at the same steps and tokens:
-    # 8x the peak learning rate, half the warm-up, cosine decay to zero, weight decay 0.2, beta1 0.8.
-    # See docs/benchmarks.md.
+    # biases, dropout 0; its recipe reaches val 1.886) with the better recipe above at the same steps.
     "nanogpt-cpu": Preset(
         "nanoGPT's CPU example at the same steps and tokens, with a better recipe",
         data=dict(tokenizer="char"),
         model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False),
-        train=dict(
-            batch_size=12,
-            max_iters=2000,
-            eval_interval=500,
-            eval_iters=100,
-            learning_rate=8e-3,
-            min_lr=0.0,
-            warmup_iters=50,
-            weight_decay=0.2,
-            beta1=0.8,
-            beta2=0.99,
-        ),
+        train=dict(batch_size=12, max_iters=2000, eval_interval=500, eval_iters=100, **_SMALL_CPU_RECIPE),
     ),
     "t4": Preset(  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps
         "a free Colab T4 (16 GB)",
