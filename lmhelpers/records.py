@@ -88,26 +88,24 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
 def find_records(root: str | os.PathLike) -> list[dict[str, Any]]:
     """Every readable run record below ``root``, sorted by path; unreadable ones are skipped, and so are
     earlier runs moved aside by a restart (folders named ``NAME.before-TIME``, see lmhelpers.resume)."""
-    out = []
     root = Path(root)
-    for p in sorted(root.rglob(RECORD_NAME)):
-        if any(".before-" in part for part in p.relative_to(root).parts[:-1]):
-            continue
-        try:
-            out.append(load_record(p))
-        except RecordError:
-            continue
-    return out
+    paths = sorted(root.rglob(RECORD_NAME))
+    return _readable(
+        p for p in paths if not any(".before-" in part for part in p.relative_to(root).parts[:-1])
+    )
 
 
 def records_beside(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The run records kept as other ``*.json`` files directly in ``folder`` (a lesson's extra models,
     such as notebook 02's ``attention_leaky.json``), sorted by name; ``record.json`` and JSON files that
     are not run records are left out."""
+    return _readable(p for p in sorted(Path(folder).glob("*.json")) if p.name != RECORD_NAME)
+
+
+def _readable(paths) -> list[dict[str, Any]]:
+    """The records of ``paths`` that load; a file that is not a run record is skipped."""
     out = []
-    for p in sorted(Path(folder).glob("*.json")):
-        if p.name == RECORD_NAME:
-            continue
+    for p in paths:
         try:
             out.append(load_record(p))
         except RecordError:
