@@ -42,6 +42,7 @@ WORDS = {
         "sweep_time": "the example sweep `{file}` ({runs} runs)",
         "sweep_best": "best run: {name}",
         "not_yet": "not measured yet",
+        "bpc_value": "{:.3f} bits per character",
     },
     "ko": {
         "head": "`{command}`(프리셋 `{preset}`)로 {cpu}의 코어 {cores}개에서 {date}에 잰 값입니다. "
@@ -56,6 +57,7 @@ WORDS = {
         "sweep_time": "예제 스윕 `{file}` (실행 {runs}개)",
         "sweep_best": "가장 좋은 실행: {name}",
         "not_yet": "아직 재지 않음",
+        "bpc_value": "글자당 {:.3f}비트",
     },
 }
 
@@ -142,7 +144,10 @@ def table(notebook: str, measured: dict, language: str = "en") -> str:
                     w["sweep_time"].format(file=sweep["file"], runs=sweep["runs"]),
                     _duration(sweep["seconds"], language),
                 ),
-                (w["sweep_best"].format(name=sweep["best"]), f"{sweep['best_bits_per_char']:.3f} bits/char"),
+                (
+                    w["sweep_best"].format(name=sweep["best"]),
+                    w["bpc_value"].format(sweep["best_bits_per_char"]),
+                ),
             ]
         else:
             rows = [(w["sweep_time"].format(file="sweeps/cells.yaml", runs=4), w["not_yet"])]
