@@ -89,8 +89,9 @@ def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN) -> 
             new_id = len(token_bytes)
             token_bytes.append(merged)
             ids_of[merged] = new_id
-        # else: the bytes already exist as a token (built from a different split). tiktoken would merge
-        # this pair into that existing token too, so do the same here but add no duplicate rank.
+        # else: these bytes are a token already. That cannot happen here (a token's bytes come from one
+        # pair only: docs/mutation.md, Survivors), and the lookup keeps a duplicate out of the ranks if
+        # a change to the trainer ever made it possible.
 
         delta: defaultdict[Pair, int] = defaultdict(int)
         for wi in where.pop(pair):

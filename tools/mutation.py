@@ -413,6 +413,14 @@ EQUIVALENT: list[tuple[str, str, str, str]] = [
     ("bpe.py", "train_bpe", "if c > 0:", _BPE_INDEX),
     ("bpe.py", "train_bpe", "neg == 0:", _BPE_INDEX),
     ("bpe.py", "_pairs", "strict=False", "strict=False is zip's default"),
+    (
+        "bpe.py",
+        "train_bpe",
+        "ids_of[merged] = new_id => pass",
+        "unreachable: a token's bytes are only ever made by one pair. Within a word, a span that ends as one "
+        "token was never merged across its edges, so the left-to-right merges inside it are those of the span "
+        "alone and end with the same pair in every word (docs/mutation.md, Survivors)",
+    ),
     # sweep
     ("sweep.py", "RunSpec", "field()", "load_sweep always passes parameters"),
     ("sweep.py", "RunResult", "seconds: float = 1.0", "the time of a skipped run, which nothing prints"),
