@@ -4,6 +4,7 @@ the checkout (where CI keeps its offline copy)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,20 @@ def korean_corpus(tmp_path: Path) -> Path:
     path = tmp_path / "korean.txt"
     path.write_text("".join(KOREAN_LINES) * 12, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def make_dry_run():
+    """``make -n ARGS`` in the repository root with a bare PATH (plus ``env``): the commands a Makefile
+    target would run, as text, without running them."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["make", "-n", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", **(env or {})},
+        )
+
+    return run

@@ -106,16 +106,10 @@ def test_pip_failing_on_the_cpu_index_falls_back_to_the_plain_pin():
     assert calls[0][:1] == ["--index-url"] and calls[1:] == [[PIN]] and status == 0
 
 
-def test_the_pin_comes_from_the_makefile():
+def test_the_pin_comes_from_the_makefile(make_dry_run):
     calls, _ = _main("--pin", "torch==2.6.0", installed=lambda: False, system=lambda: "Darwin")
     assert calls == [["torch==2.6.0"]]
-    made = subprocess.run(
-        ["make", "-n", "install", "VENV=/nonexistent/venv", "TORCH_PIN=torch==9.9"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    made = make_dry_run("install", "VENV=/nonexistent/venv", "TORCH_PIN=torch==9.9")
     assert '/nonexistent/venv/bin/python tools/install_torch.py --pin "torch==9.9"' in made.stdout, (
         made.stdout + made.stderr
     )

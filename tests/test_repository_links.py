@@ -156,28 +156,18 @@ def test_korean_notebooks_get_the_korean_install_cell_and_their_own_badge(checko
     assert _call(checkout, "--check").returncode == 0
 
 
-def test_branch_alone_pins_the_same_repository_and_make_passes_only_command_line_values(checkout):
+def test_branch_alone_pins_the_same_repository_and_make_passes_only_command_line_values(
+    checkout, make_dry_run
+):
     assert _call(checkout, "--branch", "release/2026-spring").returncode == 0
     source = set_repository.load_source(checkout)
     assert (source.REPOSITORY, source.BRANCH) == (OLD, "release/2026-spring")
     assert _call(checkout, "--check").returncode == 0
-    made = subprocess.run(
-        ["make", "-n", "repository", "URL=https://github.com/a/b", "BRANCH=v1", "PY=python"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    made = make_dry_run("repository", "URL=https://github.com/a/b", "BRANCH=v1", "PY=python")
     assert 'tools/set_repository.py "https://github.com/a/b" --branch "v1"' in made.stdout, (
         made.stdout + made.stderr
     )
-    made = subprocess.run(
-        ["make", "-n", "repository", "PY=python"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "BRANCH": "feature-x", "URL": "https://example.org"},
-    )
+    made = make_dry_run("repository", "PY=python", env={"BRANCH": "feature-x", "URL": "https://example.org"})
     assert "--branch" not in made.stdout and "example.org" not in made.stdout, made.stdout
 
 
