@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, fields
-from pathlib import Path
 
+import bench_agreement
 import pytest
 
 from lmhelpers import benchload
@@ -306,23 +306,13 @@ def test_a_group_that_lost_a_core_runs_again_on_fewer_threads(monkeypatch, threa
 
 
 # ------------------------------------------------------------------- docs/benchmarks.md agreement
-def _agreement_tool():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "bench_agreement.py"
-    spec = importlib.util.spec_from_file_location("bench_agreement", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_agreement_tables_are_computed_from_the_kept_runs():
-    tool = _agreement_tool()
+    tool = bench_agreement
     assert tool.update(write=False), "docs/benchmarks.md differs: run python tools/bench_agreement.py write"
 
 
 def test_agreement_compares_each_ratio_of_two_runs():
-    tool = _agreement_tool()
+    tool = bench_agreement
     first = {"speedups": {"train_vs_baseline": {"t/cpu": {"ratio": 1.10}}, "generate": {"g": {"ratio": 6.0}}}}
     second = {
         "speedups": {"train_vs_baseline": {"t/cpu": {"ratio": 1.21}}, "generate": {"g": {"ratio": 5.0}}}

@@ -8,7 +8,6 @@ fall back within seconds instead of hanging.
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import os
 import re
 import socket
@@ -19,21 +18,11 @@ import threading
 import time
 from pathlib import Path
 
+import install_torch as it
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIN = "torch==2.13.0"
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("install_torch", ROOT / "tools" / "install_torch.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-it = _load_tool()
 
 
 def _never(*_):

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sync_ko
 
 from lmhelpers.notebook import ALL_NOTEBOOKS
 from lmhelpers.repository import colab_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_ko  # noqa: E402
 
 KO = ROOT / "notebooks" / "ko"
 HANGUL = re.compile("[가-힣]")

@@ -4,7 +4,6 @@ that disagrees with lmhelpers/repository.py, and the install cell it writes show
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import re
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import set_repository
 
 from lmhelpers import repository
 
@@ -23,17 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "set_repository.py"
 OLD = "https://github.com/lmhelpers/rnn-vs-transformer"
 NEW = "https://github.com/someone/lm-series"
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location("set_repository", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-set_repository = _load_tool()
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:

@@ -3,41 +3,30 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-import pytest
+import what_you_will_see
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location(
-        "what_you_will_see", ROOT / "tools" / "what_you_will_see.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_every_notebook_shows_the_measured_figures():
+    assert what_you_will_see.update(write=False) == [], "run: python tools/what_you_will_see.py write"
 
 
-def test_every_notebook_shows_the_measured_figures(tool):
-    assert tool.update(write=False) == [], "run: python tools/what_you_will_see.py write"
-
-
-def test_the_table_states_the_recorded_figures_and_the_machine(tool):
-    measured = json.loads(tool.MEASURED.read_text(encoding="utf-8"))
+def test_the_table_states_the_recorded_figures_and_the_machine():
+    measured = json.loads(what_you_will_see.MEASURED.read_text(encoding="utf-8"))
     for notebook, language in (("03_transformer", "en"), ("03_transformer", "ko")):
-        text = tool.table(notebook, measured, language)
+        text = what_you_will_see.table(notebook, measured, language)
         m = measured["models"][notebook]
         assert f"{m['bits_per_char']:.3f}" in text and f"{m['params']:,}" in text
         assert measured["cpu"] in text and str(measured["cores"]) in text
-    comparison = tool.table("04_comparison", measured)
+    comparison = what_you_will_see.table("04_comparison", measured)
     assert all(f"{m['bits_per_char']:.3f}" in comparison for m in measured["models"].values())
 
 
-def test_measure_reads_a_make_run_folder(tool, tmp_path):
+def test_measure_reads_a_make_run_folder(tmp_path):
     (tmp_path / "01_tokenizer").mkdir()
     (tmp_path / "01_tokenizer" / "tokenizers.json").write_text(
         json.dumps([{"name": "char", "tokens_per_char": 1.0}, {"name": "gpt2", "tokens_per_char": 0.28712}])
@@ -53,8 +42,10 @@ def test_measure_reads_a_make_run_folder(tool, tmp_path):
             "model": {"params": 1234},
         }
         (tmp_path / name / "record.json").write_text(json.dumps(record))
-    got = tool.measure(tmp_path)
+    got = what_you_will_see.measure(tmp_path)
     assert got["preset"] == "cpu" and got["cpu"] == "Some CPU (AVX2)" and got["notebooks"] == {"02_rnn": 61.2}
     assert got["models"]["03_transformer"]["bits_per_char"] == 2.402
     assert got["tokenizers"] == {"char": 1.0, "gpt2": 0.287}
-    assert "61 s" in tool.table("02_rnn", got) and "2.716" in tool.table("02_rnn", got)
+    assert "61 s" in what_you_will_see.table("02_rnn", got) and "2.716" in what_you_will_see.table(
+        "02_rnn", got
+    )

@@ -17,10 +17,12 @@ import json
 import sys
 from pathlib import Path
 
+from generated_block import fill
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "docs" / "bench-runs"
 PAGE = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench-agreement -->", "<!-- /bench-agreement -->"
+BLOCK = "bench-agreement"  # the markers around the generated part of docs/benchmarks.md
 
 # (label, first run, second run): the same command twice, the second started as the first ended.
 # '+ busy': a `while True: pass` process on one core for both runs; '*': the harness before its last
@@ -118,11 +120,7 @@ def block(pairs=PAIRS) -> str:
 def update(write: bool) -> bool:
     """True when the page already holds the block computed from the runs (after writing, when asked)."""
     page = PAGE.read_text(encoding="utf-8")
-    if START not in page or END not in page:
-        raise SystemExit(f"{PAGE.name} has no {START} ... {END} markers")
-    head, rest = page.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{block()}\n{END}{tail}"
+    new = fill(page, BLOCK, block(), PAGE.name)
     if write and new != page:
         PAGE.write_text(new, encoding="utf-8")
     return new == page

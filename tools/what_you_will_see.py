@@ -22,10 +22,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+from generated_block import fill
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURED = ROOT / "docs" / "measured.json"
-START, END = "<!-- what-you-will-see -->", "<!-- /what-you-will-see -->"
+BLOCK = "what-you-will-see"  # the markers around the table in each notebook's first cell
 MODELS = ("02_rnn", "03_transformer")
 
 WORDS = {
@@ -165,21 +166,13 @@ def _notebooks() -> list[tuple[Path, str]]:
     return found + [(p, "ko") for p in sorted((ROOT / "notebooks" / "ko").glob("0*.ipynb"))]
 
 
-def _filled(source: str, block: str, where: Path) -> str:
-    if START not in source or END not in source:
-        raise SystemExit(f"{where}: its first cell has no {START} ... {END} markers")
-    before, rest = source.split(START, 1)
-    _, after = rest.split(END, 1)
-    return f"{before}{START}\n{block}\n{END}{after}"
-
-
 def update(write: bool) -> list[str]:
     """Fill (or, with write=False, compare) every notebook's table; the notebooks that differ."""
     measured = json.loads(MEASURED.read_text(encoding="utf-8"))
     stale = []
     for path, language in _notebooks():
         nb = nbformat.read(path, as_version=4)
-        new = _filled(nb.cells[0].source, table(path.stem, measured, language), path)
+        new = fill(nb.cells[0].source, BLOCK, table(path.stem, measured, language), f"{path}, first cell")
         if new != nb.cells[0].source:
             stale.append(str(path.relative_to(ROOT)))
             if write:
