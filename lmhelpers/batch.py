@@ -26,6 +26,7 @@ from .config import SETTINGS
 from .notebook import NOTEBOOKS
 from .progress import EVAL_LINE
 from .report import write_summary
+from .runlock import FolderInUse, holding
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 DEFAULT_KERNEL = "python3"
@@ -162,7 +163,8 @@ def run_series(
     """Execute ``notebooks`` (default 00-04) in order into ``out_dir``, then write ``out_dir/summary.md``.
 
     Returns one dict per notebook: name, executed path, parameters given and seconds taken. The first
-    failure stops the series with a NotebookFailed naming its executed notebook.
+    failure stops the series with a NotebookFailed naming its executed notebook. The series holds
+    ``out_dir`` while it runs: a second series into it stops at once (FolderInUse).
     """
     out = Path(out_dir).resolve()
     if "run_dir" in parameters:
@@ -172,24 +174,25 @@ def run_series(
     routed = route_parameters(parameters, declared)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for i, (path, names, params) in enumerate(zip(paths, declared, routed), 1):
-        if "run_dir" in names:
-            params["run_dir"] = str(out)
-        executed = out / path.name
-        if log:
-            log(f"[{i}/{len(paths)}] {path.name} -> {executed}")
-        seconds = run_notebook(path, executed, params, kernel_name, echo=_flushed(log) if log else None)
-        if log:
-            log(f"[{i}/{len(paths)}] {path.name} done in {seconds:.1f} s")
-        results.append(
-            {"notebook": path.name, "executed": executed, "parameters": params, "seconds": seconds}
-        )
-    if "language" in parameters:  # the summary in the language the notebooks were asked to speak
-        from .language import set_language
+    with holding(out, log=log):  # one series per folder at a time (lmhelpers.runlock)
+        for i, (path, names, params) in enumerate(zip(paths, declared, routed), 1):
+            if "run_dir" in names:
+                params["run_dir"] = str(out)
+            executed = out / path.name
+            if log:
+                log(f"[{i}/{len(paths)}] {path.name} -> {executed}")
+            seconds = run_notebook(path, executed, params, kernel_name, echo=_flushed(log) if log else None)
+            if log:
+                log(f"[{i}/{len(paths)}] {path.name} done in {seconds:.1f} s")
+            results.append(
+                {"notebook": path.name, "executed": executed, "parameters": params, "seconds": seconds}
+            )
+        if "language" in parameters:  # the summary in the language the notebooks were asked to speak
+            from .language import set_language
 
-        set_language(parameters["language"])
-    write_summary(out, results)
-    _write_series_record(out, parameters, results)
+            set_language(parameters["language"])
+        write_summary(out, results)
+        _write_series_record(out, parameters, results)
     return results
 
 
@@ -242,7 +245,7 @@ def worker_main(argv: Sequence[str]) -> int:
     spec = yaml.safe_load((run_dir / WORKER_PARAMETERS).read_text(encoding="utf-8"))
     try:
         run_series(run_dir, spec["parameters"], notebooks=spec["notebooks"])
-    except (NotebookFailed, ValueError, OSError) as exc:
+    except (NotebookFailed, FolderInUse, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 import pickle
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,13 +78,16 @@ def _damaged(path: Path, exc: BaseException) -> str:
     )
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True``; damaged or code-carrying files raise CheckpointError."""
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", mmap: bool = False
+) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``; damaged or code-carrying files raise CheckpointError.
+    ``mmap=True`` reads the tensors only when used (cheap when only the settings and step are wanted)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train first, or point resume at an existing file.")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         if "global" not in str(exc).lower():  # not a refused class or function: damaged bytes
             raise CheckpointError(_damaged(path, exc)) from exc
@@ -97,7 +103,29 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 # Settings that change nothing a run computes: a record or checkpoint made with other values is the same run.
-_INCIDENTAL = {"device", "compile", "checkpoint_interval"}
+INCIDENTAL = {"device", "compile", "checkpoint_interval"}
+# Training settings a resume may change and still be the same run: the incidental ones, and max_iters (to
+# train longer or stop sooner; the record's settings history shows the schedule it made from that step).
+RESUMABLE = INCIDENTAL | {"max_iters"}
+
+
+class SettingsChanged(CheckpointError):
+    """Only training settings differ from the checkpoint's: the run may go on with them, but only on
+    purpose (``resume="change-settings"``), so that its record says which settings held when."""
+
+
+_changes_accepted: ContextVar[bool] = ContextVar("lmhelpers_training_changes_accepted", default=False)
+
+
+@contextmanager
+def accepting_training_changes(accept: bool = True) -> Iterator[None]:
+    """Inside this block, :func:`check_compatible` lets training settings differ (data and model settings
+    never): how ``resume="change-settings"`` continues a run through ``Trainer.resume``."""
+    token = _changes_accepted.set(accept)
+    try:
+        yield
+    finally:
+        _changes_accepted.reset(token)
 
 
 def config_differences(
@@ -113,7 +141,9 @@ def config_differences(
     for section in ("data", "model", "train"):
         old, new = getattr(saved, section), getattr(wanted, section)
         for key, value in vars(old).items():
-            if section == "train" and (key not in train_fields if train_fields else key in _INCIDENTAL):
+            if section == "train" and (
+                key not in train_fields if train_fields is not None else key in INCIDENTAL
+            ):
                 continue
             if section == "model" and key == "vocab_size" and None in (value, new.vocab_size):
                 continue
@@ -123,13 +153,16 @@ def config_differences(
 
 
 def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
-    """Refuse a checkpoint whose model, data or tokenizer differ from this run's, naming the differences.
+    """Refuse a checkpoint of another run, naming the differences: another model, data or tokenizer, or
+    other training settings (their record would name settings its weights were not trained with).
 
-    Training settings other than ``batch_size`` and ``seed`` may change on resume (``max_iters`` to
-    train longer, say): they do not change the batches or weights that came before.
+    ``max_iters`` may change (to train longer), but not to fewer steps than the checkpoint has run; the
+    other training settings only inside :func:`accepting_training_changes` (then SettingsChanged is not
+    raised), which ``resume="change-settings"`` uses.
     """
     saved = RunConfig.from_dict(state["config"])
-    diffs = config_differences(saved, config, "checkpoint", train_fields=("batch_size", "seed"))
+    compared = () if _changes_accepted.get() else tuple(k for k in vars(saved.train) if k not in RESUMABLE)
+    diffs = config_differences(saved, config, "checkpoint", train_fields=compared)
     if (
         tokenizer is not None
         and state.get("tokenizer") is not None
@@ -137,10 +170,18 @@ def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, p
     ):
         diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
     if diffs:
-        raise CheckpointError(
+        error = SettingsChanged if all(d.startswith("train.") for d in diffs) else CheckpointError
+        raise error(
             f"{path} belongs to another run and cannot be resumed here:\n  "
             + "\n  ".join(diffs)
             + "\nUse the settings it was trained with, or a new checkpoint path."
+        )
+    step = int(state.get("step", 0))
+    if config.train.max_iters < step:
+        raise CheckpointError(
+            f"{path} has trained {step:,} steps, more than this run's max_iters={config.train.max_iters:,}: "
+            f"its record would name fewer steps than its weights had. Use max_iters >= {step:,}, or a new "
+            "checkpoint path."
         )
 
 

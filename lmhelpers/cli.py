@@ -1,4 +1,4 @@
-"""Command line: ``python -m lmhelpers train|compare|series|sweep|collect|bench`` (also installed as ``lmhelpers``).
+"""Command line: ``python -m lmhelpers train|compare|evaluate|series|sweep|collect|bench`` (also installed as ``lmhelpers``).
 
 Settings come from a preset plus ``--set name=value`` overrides, the same names the notebooks'
 parameters cells and ``make_config`` use.
@@ -81,6 +81,14 @@ def _resume_flags(p: argparse.ArgumentParser) -> None:
         dest="resume",
         help="start over: an earlier run in the output folder is moved aside (never deleted) first",
     )
+    group.add_argument(
+        "--change-settings",
+        action="store_const",
+        const="change-settings",
+        dest="resume",
+        help="continue the run's checkpoint with other training settings (--set learning_rate=...); "
+        "its record then lists which settings held over which steps",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="table and plots from every run record under a folder")
     collect.add_argument("dir", help="folder holding runs (record.json files anywhere below)")
     collect.add_argument("--out", default=None, help="where to write results.* (default: DIR)")
+    evaluate = sub.add_parser("evaluate", help="score a saved run on its whole validation text")
+    evaluate.add_argument("path", help="a checkpoint, or a run folder (or record.json) that names one")
+    evaluate.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
+    evaluate.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
+    evaluate.add_argument(
+        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+    )
     from .bench import add_parser as _bench_parser
 
     _bench_parser(sub)
@@ -211,6 +226,16 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
     )
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from .scorecard import score_checkpoint, scorecard_text, write_json
+
+    result = score_checkpoint(args.path, args.data_dir, device=args.device)
+    print(scorecard_text(result))
+    if args.json:
+        print(f"figures: {write_json(result, args.json)}")
+    return 0
+
+
 def report(out: Path) -> str:
     """Print the summary (table, reading, samples) that batch.write_summary makes of the runs in ``out``."""
     from .report import write_summary
@@ -228,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .bench import main_from_args
 
             return main_from_args(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         if args.command == "series":
             _series(args)
             return 0
@@ -253,6 +280,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: a normal way to stop, said in a sentence, not a traceback
+        from .interrupt import TrainingInterrupted
+        from .language import message
+
+        print(file=sys.stderr)
+        if isinstance(exc, TrainingInterrupted) and exc.checkpoint is not None:
+            print(
+                message("interrupted_cli", step=exc.step, total=exc.total, ckpt=exc.checkpoint),
+                file=sys.stderr,
+            )
+        else:
+            print(message("interrupted_cli_nothing_saved"), file=sys.stderr)
+        return 130
     return 0
 
 

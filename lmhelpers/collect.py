@@ -10,13 +10,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .language import tr
+from .noise import seed_groups
 from .plots import plot_curves, plot_tradeoffs
 from .records import find_records
-from .report import RESULT_COLUMNS, comparison_rows, markdown_table
+from .report import RESULT_COLUMNS, comparison_rows, markdown_table, spread_markdown
 
 
 def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """Read every ``record.json`` under ``root``; write results.csv, results.md and two figures.
+
+    results.md ends with the mean and spread of each configuration run with several seeds.
 
     Rows are named by each run's folder relative to ``root``, so runs of one model in different sweep
     points stay distinguishable. Returns the rows (sorted by bits per character, best first).
@@ -39,7 +43,11 @@ def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -
         writer = csv.writer(f)
         writer.writerow([title for title, _ in RESULT_COLUMNS])
         writer.writerows([[r.get(key) for _, key in RESULT_COLUMNS] for r in rows])
-    (out / "results.md").write_text(markdown_table(rows, RESULT_COLUMNS) + "\n", encoding="utf-8")
+    spread = spread_markdown(seed_groups(records))
+    over_seeds = f"\n## {tr('Over seeds')}\n\n{spread}\n" if spread else ""
+    (out / "results.md").write_text(
+        markdown_table(rows, RESULT_COLUMNS) + "\n" + over_seeds, encoding="utf-8"
+    )
     plt.close(plot_curves(records, out / "val_curves.png"))
     plt.close(plot_tradeoffs(rows, out / "tradeoffs.png"))
     return rows

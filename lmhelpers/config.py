@@ -164,6 +164,9 @@ class TrainConfig:
     # torch.compile, opt in: seconds to compile first, then ~5% per step on a CPU (docs/benchmarks.md)
     compile: bool = False
     checkpoint_interval: int | None = None  # None: checkpoint at every evaluation
+    # Recurrent models only (always False for a Transformer): each batch row a contiguous stream, the
+    # state carried from step to step (truncated BPTT) instead of a zero state for every random window.
+    stateful: bool = False
 
     def __post_init__(self) -> None:
         s = "train"
@@ -190,7 +193,7 @@ class TrainConfig:
         _check(_is_int(self.seed), s, "seed", self.seed, "an integer")
         _choice(s, self, "device", DEVICES)
         _choice(s, self, "dtype", DTYPES)
-        _bools(s, self, "compile")
+        _bools(s, self, "compile", "stateful")
         v = self.checkpoint_interval
         _check(
             v is None or (_is_int(v) and v >= 1), s, "checkpoint_interval", v, "None or a positive integer"
@@ -220,6 +223,12 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     preset: str = "custom"
+
+    def __post_init__(self) -> None:
+        # A Transformer has no state to carry: settings shared by both families (a series, `compare`,
+        # notebook 04) may say stateful, and the Transformer's config (and so its record) says False.
+        if self.train.stateful and not self.model.is_rnn:
+            self.train = dataclasses.replace(self.train, stateful=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -276,3 +276,27 @@ class TokenDataset:
         """Window starts for a fixed evaluation set: the same batches at every evaluation, so curves are smooth."""
         g = torch.Generator().manual_seed(seed)
         return torch.randint(len(self.split(split)) - block_size, (n_batches, batch_size), generator=g)
+
+    def stream_windows(
+        self, split: str, rows: int, block_size: int, index: int
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """Window ``index`` of ``rows`` contiguous streams, for training with a carried state.
+
+        The split is cut into ``rows`` equal streams, one per batch row, read ``block_size`` tokens at a
+        time: window k of row b follows window k - 1 of the same row in the text, so the state left by
+        one step is the right start for the next (truncated backpropagation through time). After the
+        last full window the streams start again from their beginning; the flag says a window is the
+        first of such a pass, where the state must be reset.
+        """
+        data = self.split(split)
+        length = len(data) // rows
+        n_windows = (length - 1) // block_size
+        if n_windows < 1:
+            raise DataError(
+                f"the {split} split ({len(data)} tokens) cut into {rows} streams leaves {length} tokens per "
+                f"stream, fewer than block_size + 1 = {block_size + 1}. Lower batch_size or block_size."
+            )
+        k = index % n_windows
+        starts = torch.arange(rows) * length + k * block_size
+        x, y = self.windows(data, starts, block_size)
+        return x, y, k == 0

@@ -21,11 +21,13 @@ import torch
 from .config import RunConfig
 from .data import TokenDataset, load_text, split_text
 from .device import environment_report, pick_device
+from .evaluation import evaluate_model
 from .generation import encode_prompt, generate, sample_text
 from .metrics import summarize_loss
 from .models import build_model, model_summary
 from .records import new_record, save_record
 from .resume import start_or_resume
+from .settings_history import settings_history
 from .tokenizers import Tokenizer, TokenizerError, load_tokenizer, train_tokenizer
 
 
@@ -236,6 +238,7 @@ def finish_run(
     ]
     prompt_ids = prepared.tokenizer.encode(prompt) or [0]
     summary = model_summary(model)
+    evaluation = evaluate_model(model, prepared.dataset)  # the whole validation text, every token once
     timings = {
         "train_seconds": trainer.train_seconds,
         "wall_seconds": trainer.wall_seconds,
@@ -253,8 +256,10 @@ def finish_run(
         tokenizer=prepared.describe(),
         history=trainer.history,
         final=final,
+        evaluation=evaluation,
         samples=samples,
         timings=timings,
+        settings_history=settings_history(trainer),  # which training settings held over which steps
         checkpoint=str(trainer.last_checkpoint) if trainer.last_checkpoint else None,
         **(extra or {}),
     )
@@ -284,7 +289,10 @@ def run_experiment(
     ``torchrun`` every rank trains (DDP, see :mod:`lmhelpers.distributed`) and only rank 0 writes and
     returns the record; the others return None.
     """
+    from contextlib import nullcontext
+
     from .distributed import env_info
+    from .runlock import holding
     from .training import Trainer
 
     out_dir = Path(out_dir)
@@ -293,29 +301,31 @@ def run_experiment(
     if main_rank:  # fail before training, not after, when results could not be written
         check_writable(out_dir)
         check_writable(ckpt.parent)
-    device = pick_device(config.train.device)
-    prepared = prepared or prepare_data(config, data_dir)
-    if prompt is not None:
-        encode_prompt(prepared.tokenizer, prompt)  # refuse an unusable prompt now, not after training
-    config = with_vocab(config, prepared.tokenizer)
-    torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
-    model = build_model(config.model)
-    trainer = Trainer(
-        model,
-        prepared.dataset,
-        config,
-        tokenizer=prepared.tokenizer,
-        device=device,
-        checkpoint_path=ckpt,
-        progress=progress,
-    )
-    message = start_or_resume(trainer, out_dir, resume)
-    if main_rank and log:
-        log(message)
-    trainer.fit()
-    if not main_rank:
-        return None
-    return finish_run(trainer, prepared, out_dir, name=name, prompt=prompt)
+    # One writer per folder (lmhelpers.runlock): a second run into these stops here, before any work.
+    with holding(out_dir, ckpt.parent, log=log) if main_rank else nullcontext():
+        device = pick_device(config.train.device)
+        prepared = prepared or prepare_data(config, data_dir)
+        if prompt is not None:
+            encode_prompt(prepared.tokenizer, prompt)  # refuse an unusable prompt now, not after training
+        config = with_vocab(config, prepared.tokenizer)
+        torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
+        model = build_model(config.model)
+        trainer = Trainer(
+            model,
+            prepared.dataset,
+            config,
+            tokenizer=prepared.tokenizer,
+            device=device,
+            checkpoint_path=ckpt,
+            progress=progress,
+        )
+        message = start_or_resume(trainer, out_dir, resume)
+        if main_rank and log:
+            log(message)
+        trainer.fit()
+        if not main_rank:
+            return None
+        return finish_run(trainer, prepared, out_dir, name=name, prompt=prompt)
 
 
 def load_or_train(

@@ -42,6 +42,27 @@ WORDS = {
     "val loss": "검증 손실",
     "perplexity": "퍼플렉서티",
     "bits/char": "글자당 비트",
+    "± s.e.": "± 표준오차",
+    "seeds": "시드 수",
+    "sd": "표준편차",
+    "carried state saves": "상태를 이어 갈 때 줄어드는 비트",
+    "Over seeds": "시드에 걸친 평균과 편차",
+    "training window (block_size)": "학습 문맥 창(block_size)",
+    "sliding window {block}, stride {stride}": "길이 {block}의 미끄러지는 창(sliding window), 보폭 {stride}",
+    "state carried through the text": "텍스트 끝까지 상태를 이어 감",
+    "reset every {n} tokens": "{n}토큰마다 상태 초기화",
+    "scored": "채점 방식",
+    "training": "학습 방식",
+    "random windows, zero state": "무작위 창, 매번 0 상태에서 시작",
+    "stateful (truncated BPTT)": "상태 유지(truncated BPTT)",
+    "state carried: bits/char": "상태를 이어 갈 때: 글자당 비트",
+    "state reset every window: bits/char": "창마다 상태 초기화: 글자당 비트",
+    "carrying saves": "이어 가서 아낀 비트",
+    "window {k}: rows start at {starts}": "창 {k}: 행마다 시작 위치 {starts}",
+    " (a new pass: state reset)": " (새로 한 바퀴 시작: 상태 초기화)",
+    "tokens scored": "채점한 토큰",
+    "loss ± s.e.": "손실 ± 표준오차",
+    "bits/char ± s.e.": "글자당 비트 ± 표준오차",
     "train s": "학습(초)",
     "wall s": "경과(초)",
     "vocabulary": "어휘 크기",
@@ -237,6 +258,37 @@ MESSAGES = {
     "쓸 수 있습니다. 여기서는 로컬 폴더(또는 None)를 쓰세요",
     "not_encodable": "매개변수 {name}={value!r}은(는) 여기서 쓸 수 없습니다: {detail}. {name} = None으로 두면 말뭉치의 "
     "한 줄을 쓰고, 직접 고를 때는 말뭉치에 있는 글자와 단어로 된 텍스트를 고르세요.",
+    # 거짓 없는 기록, 폴더 하나에 쓰는 실행 하나, Ctrl-C로 멈추기
+    "resume_change": "change-settings: {step} 스텝의 체크포인트에서 이 실행의 학습 설정으로 바꿔 이어서 학습합니다"
+    "(어느 스텝 구간에 어떤 설정을 썼는지 기록에 남습니다)",
+    "change_settings_hint": "학습 설정을 일부러 바꿔서 그 실행을 이어 가려면 resume='change-settings'"
+    "(--change-settings)를 쓰세요. 그러면 어느 스텝 구간에 어떤 설정을 썼는지 기록에 남습니다.",
+    "change_nothing_left": "{ckpt}은(는) 이미 {total:,} 스텝을 모두 학습했습니다(지금 {step:,} 스텝). 바꾼 학습 "
+    "설정을 쓸 스텝이 남아 있지 않으니, 이대로 두면 기록에 가중치를 학습할 때 쓰지 않은 설정이 적힙니다. 바꾼 "
+    "설정으로 더 학습하려면 max_iters도 늘리세요.",
+    "resumed_with_changes": ", {step:,} 스텝부터 학습 설정을 바꿨습니다: {changes}",
+    "folder_in_use": "{folder} 폴더에는 지금 다른 실행이 쓰고 있습니다: {host}의 프로세스 {pid}, {since}부터, "
+    "시작 명령 `{command}` (잠금 파일(lock file) {lock}).",
+    "folder_in_use_kernel": "노트북 커널(kernel)이 잡고 있는 폴더입니다. 커널은 종료될 때까지(Kernel > Shut Down) "
+    "폴더를 놓지 않습니다.",
+    "folder_in_use_elsewhere": "{folder} 폴더에는 다른 컴퓨터의 실행이 쓰고 있습니다: {host}의 프로세스 {pid}, "
+    "{since}부터, 시작 명령 `{command}`. 잠금 파일 {lock}은(는) {age:.0f}초 전에 마지막으로 갱신되었습니다. 다른 "
+    "컴퓨터의 잠금은 {stale:.0f}초 동안 갱신되지 않아야 끝난 것으로 봅니다. 그 실행이 이미 끝났다면(예: 연결이 끊긴 "
+    "Colab 런타임) 그만큼 기다리거나 {lock}을(를) 지우세요.",
+    "folder_ways_out": "그 실행이 끝날 때까지 기다리거나(또는 멈추거나), 이 실행을 다른 곳에 쓰세요: 다른 run_dir, "
+    "명령줄에서는 --out.",
+    "lock_taken_over": "참고: {lock}은(는) 이미 끝난 프로세스 {pid}({since}부터)가 남긴 잠금 파일입니다. 이 실행이 "
+    "폴더를 넘겨받습니다.",
+    "stopping_after_step": "Ctrl-C: 진행 중인 스텝을 마치고 그 자리에서 체크포인트를 저장한 뒤 멈춥니다(한 번 더 "
+    "누르면 마지막 체크포인트를 남겨 두고 바로 멈춥니다).",
+    "interrupted_saved": "학습을 {step:,} / {total:,} 스텝에서 멈췄습니다(중단, interrupt). 체크포인트 {ckpt}에 이 "
+    "스텝까지 저장되어 있으니, 같은 셀들을 다시 실행하면(또는 같은 명령을 다시 실행하면) 여기서 이어서 학습합니다.",
+    "interrupted_no_checkpoint": "학습을 {step:,} / {total:,} 스텝에서 멈췄습니다(중단, interrupt). 이 스텝에서 "
+    "이어서 학습할 체크포인트는 없습니다(이 학습은 체크포인트를 쓰지 않거나, 아직 학습한 스텝이 없습니다).",
+    "interrupted_cli": "{step:,} / {total:,} 스텝에서 멈췄습니다(Ctrl-C). 체크포인트 {ckpt}에 이 스텝까지 저장되어 "
+    "있으니, 같은 명령을 다시 실행하면 여기서 이어서 학습합니다.",
+    "interrupted_cli_nothing_saved": "멈췄습니다(Ctrl-C). 앞서 저장한 체크포인트와 기록은 그대로 있습니다. 같은 "
+    "명령을 다시 실행하면 마지막 체크포인트가 있을 때 거기서 이어서 학습합니다.",
 }
 
 

@@ -143,6 +143,37 @@ MESSAGES = {
     "against a spread of {spread:.3f} between positions): the leak has not been learnt at {steps:,} steps.",
     "state_size": "all the model keeps of the past: {shapes} = {numbers:,} numbers, however long the text",
     "recommend_cpu": "No GPU: the `{name}` preset trains in a few minutes and still learns visibly.",
+    # runs that cannot lie or collide: settings changed on resume, one writer per folder, Ctrl-C
+    "resume_change": "change-settings: continues the checkpoint at step {step} with this run's training "
+    "settings (the record lists which held over which steps)",
+    "change_settings_hint": "To continue that run with these training settings on purpose, use "
+    "resume='change-settings' (--change-settings): its record then lists which settings held over which steps.",
+    "change_nothing_left": "{ckpt} has trained all {total:,} steps already (it is at step {step:,}): other "
+    "training settings would apply to no step, and its record would name settings its weights were not "
+    "trained with. To continue with them, raise max_iters too.",
+    "resumed_with_changes": ", with changed training settings from step {step:,}: {changes}",
+    "folder_in_use": "{folder} is being written by another run: process {pid} on {host}, since {since}, "
+    "started as `{command}` (lock file {lock}).",
+    "folder_in_use_kernel": "That is a notebook kernel: it keeps the folder until it is shut down "
+    "(Kernel > Shut Down).",
+    "folder_in_use_elsewhere": "{folder} is being written by a run on another machine: process {pid} on "
+    "{host}, since {since}, started as `{command}`; its lock file {lock} was last touched {age:.0f} s ago. A "
+    "lock from another machine counts as ended only after {stale:.0f} s untouched: if that run has ended (a "
+    "Colab runtime that disconnected, say), wait that long, or delete {lock}.",
+    "folder_ways_out": "Wait for it to finish (or stop it), or write this run elsewhere: another run_dir, or "
+    "--out on the command line.",
+    "lock_taken_over": "note: {lock} was left by process {pid} (since {since}), which has ended; this run "
+    "takes the folder over.",
+    "stopping_after_step": "Ctrl-C: stopping after the step in progress, with a checkpoint there (Ctrl-C "
+    "again stops at once, keeping the last checkpoint).",
+    "interrupted_saved": "training stopped at step {step:,} of {total:,} (interrupted). The checkpoint {ckpt} "
+    "holds that step: run the same cells (or the same command) again to continue from it.",
+    "interrupted_no_checkpoint": "training stopped at step {step:,} of {total:,} (interrupted), with no "
+    "checkpoint of that step to continue from (this training writes none, or had trained no step yet).",
+    "interrupted_cli": "Stopped at step {step:,} of {total:,} (Ctrl-C). The checkpoint {ckpt} holds that "
+    "step; the same command continues from it.",
+    "interrupted_cli_nothing_saved": "Stopped (Ctrl-C). Checkpoints and records written before are kept; the "
+    "same command continues from the last checkpoint, if there is one.",
 }
 
 

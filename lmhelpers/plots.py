@@ -112,12 +112,20 @@ def plot_curves(
 
 
 def plot_loss_by_position(
-    curves: dict[str, Sequence[float]], path: str | os.PathLike | None = None
+    curves: dict[str, Sequence[float]], path: str | os.PathLike | None = None, window: int | None = None
 ) -> plt.Figure:
-    """Validation loss at each context position, one line per model."""
+    """Validation loss at each amount of context, one line per model.
+
+    With ``window`` (the training context, block_size) a dotted line marks it; curves that run past it
+    (a recurrent model scored beyond its window) are drawn on a log axis, so both ends stay readable.
+    """
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, losses in curves.items():
         ax.plot(range(1, len(losses) + 1), losses, label=name)
+    if window:
+        ax.axvline(window, color="gray", ls=":", label=tr("training window (block_size)"))
+        if max(len(c) for c in curves.values()) > window:
+            ax.set_xscale("log", base=2)
     ax.set_xlabel(tr("tokens of context seen"))
     ax.set_ylabel(tr("validation loss (nats)"))
     ax.grid(alpha=0.3)

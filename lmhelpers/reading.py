@@ -14,6 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .noise import MARGIN, Noise, difference_noise, seeds_noise
+from .verdicts import (
+    at_equal,
+    carried_context,
+    context_curve,
+    families,
+    verdict_better,
+    verdict_converges,
+    verdict_longer,
+)
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -21,21 +32,6 @@ class Claim:
 
     key: str
     values: dict[str, Any] = field(default_factory=dict)
-
-
-def _bpc_at_time(record: Mapping[str, Any], t: float) -> float | None:
-    """Validation bits per character at training time ``t``, interpolated along the history."""
-    tpc = record.get("tokenizer", {}).get("tokens_per_char")
-    points = [
-        (h["train_time"], h["val_loss"]) for h in record.get("history", []) if h.get("val_loss") is not None
-    ]
-    if not tpc or not points:
-        return None
-    for (t0, l0), (t1, l1) in zip(points, points[1:]):
-        if t0 <= t <= t1:
-            loss = l0 if t1 == t0 else l0 + (l1 - l0) * (t - t0) / (t1 - t0)
-            return loss * tpc / math.log(2)
-    return points[-1][1] * tpc / math.log(2) if t >= points[-1][0] else None
 
 
 def _separation(a: Sequence[float], b: Sequence[float], threshold: float) -> int | None:
@@ -56,13 +52,16 @@ def _score_claims(rows: list[dict[str, Any]], records: Sequence[Mapping[str, Any
     steps = {r["name"]: rec["final"].get("step") for r, rec in zip(rows, records)}
     if len(set(steps.values())) > 1:
         out.append(Claim("different_steps", {"steps": list(steps.items())}))
+    by_name = {r["name"]: rec for r, rec in zip(rows, records)}
     scored = sorted((r for r in rows if r["bits_per_char"] is not None), key=lambda r: r["bits_per_char"])
     for other in scored[1:]:
         best = scored[0]
         gap = other["bits_per_char"] - best["bits_per_char"]
+        noise = difference_noise(by_name[best["name"]], by_name[other["name"]])
         values = {"a": best["name"], "a_bpc": best["bits_per_char"], "b": other["name"]}
         values.update(b_bpc=other["bits_per_char"], gap=gap, share=gap / other["bits_per_char"])
-        out.append(Claim("level" if gap < 0.005 else "better", values))
+        values.update(noise_sd=noise.sd, noise_basis=noise.basis)
+        out.append(Claim("better" if noise.separates(gap) else "level", values))
     tokenizers = {r["tokenizer"] for r in rows}
     if len(tokenizers) == 1 and all(r["loss"] is not None for r in rows):
         losses = [(r["name"], r["loss"], r["perplexity"]) for r in rows]
@@ -111,20 +110,10 @@ def _cost_claims(rows: list[dict[str, Any]], records: Sequence[Mapping[str, Any]
 
 def _equal_time(rows: list[dict[str, Any]], records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """Bits per character of every run at the training time the first one finished, best first."""
-    ends = {
-        r["name"]: rec["history"][-1]["train_time"] for r, rec in zip(rows, records) if rec.get("history")
-    }
-    if len(ends) < 2:
-        return None
-    first_done = min(ends, key=ends.get)
-    t = ends[first_done]
-    if t <= 0 or max(ends.values()) <= 1.05 * t:
-        return None
-    by_name = {r["name"]: rec for r, rec in zip(rows, records)}
-    at_t = {n: _bpc_at_time(by_name[n], t) for n in ends}
-    if any(v is None for v in at_t.values()):
-        return None
-    return {"time": t, "first": first_done, "ranked": sorted(at_t.items(), key=lambda kv: kv[1])}
+    found = at_equal(records, [r["name"] for r in rows])
+    return (
+        None if found is None else {"time": found["at"], "first": found["first"], "ranked": found["ranked"]}
+    )
 
 
 def _fit_claim(record: Mapping[str, Any], gap: float = 0.1) -> Claim | None:
@@ -168,93 +157,40 @@ def _position_claims(curves: Mapping[str, Sequence[float]], threshold: float) ->
 
 
 # --------------------------------------------------------------- the original guide's expectations
-def _families(rows: list[dict[str, Any]], records: Sequence[Mapping[str, Any]]):
-    """(rnn row, its record, transformer row, its record), or None unless there is one of each."""
-    rnn = [(r, rec) for r, rec in zip(rows, records) if r["arch"] != "transformer"]
-    gpt = [(r, rec) for r, rec in zip(rows, records) if r["arch"] == "transformer"]
-    return (*rnn[0], *gpt[0]) if rnn and gpt else None
-
-
-def _verdict_better(rows, records) -> Claim:
-    """Claim 1: the Transformer does better, at equal steps, equal training time and equal size."""
-    rnn, rnn_rec, gpt, gpt_rec = _families(rows, records)
-    v = {
-        "rnn": rnn["name"],
-        "gpt": gpt["name"],
-        "rnn_bpc": rnn["bits_per_char"],
-        "gpt_bpc": gpt["bits_per_char"],
-    }
-    v["same_steps"] = rnn_rec["final"].get("step") == gpt_rec["final"].get("step")
-    v["params_ratio"] = (gpt["params"] or 0) / max(rnn["params"] or 1, 1)
-    at_time = _equal_time([rnn, gpt], [rnn_rec, gpt_rec])
-    v["time"] = at_time["time"] if at_time else None
-    v["time_winner"] = at_time["ranked"][0][0] if at_time else None
-    if None in (v["rnn_bpc"], v["gpt_bpc"]) or not v["same_steps"]:
-        return Claim("guide_better", {**v, "verdict": "cannot_tell"})
-    gpt_wins_steps = v["gpt_bpc"] < v["rnn_bpc"] - 0.005
-    wins = [gpt_wins_steps] + ([v["time_winner"] == gpt["name"]] if at_time else [])
-    verdict = "supports" if all(wins) else ("contradicts" if not any(wins) else "mixed")
-    return Claim("guide_better", {**v, "verdict": verdict})
-
-
-def _verdict_converges(rows, records) -> Claim:
-    """Claim 2: the RNN may converge faster: which model leads at each early evaluation."""
-    rnn, rnn_rec, gpt, gpt_rec = _families(rows, records)
-    tpc = {
-        n: rec.get("tokenizer", {}).get("tokens_per_char") or 1.0 for n, rec in ((0, rnn_rec), (1, gpt_rec))
-    }
-    hist = [
-        {h["step"]: h["val_loss"] * tpc[i] / math.log(2) for h in rec["history"] if h["step"] > 0}
-        for i, rec in enumerate((rnn_rec, gpt_rec))
-    ]
-    shared = sorted(set(hist[0]) & set(hist[1]))
-    early = shared[: max(1, len(shared) // 3)] if shared else []
-    leaders = [(s, rnn["name"] if hist[0][s] < hist[1][s] else gpt["name"]) for s in early]
-    rnn_leads = sum(name == rnn["name"] for _, name in leaders)
-    if not leaders:
-        verdict = "cannot_tell"
-    else:
-        verdict = (
-            "supports" if rnn_leads > len(leaders) / 2 else ("contradicts" if rnn_leads == 0 else "mixed")
-        )
-    return Claim(
-        "guide_converges", {"rnn": rnn["name"], "gpt": gpt["name"], "leaders": leaders, "verdict": verdict}
-    )
-
-
-def _verdict_longer(curves, rnn_name: str, gpt_name: str, threshold: float) -> Claim:
-    """Claim 3: the Transformer's advantage grows with position in the context window."""
-    a, b = curves.get(rnn_name), curves.get(gpt_name)
-    values = {"rnn": rnn_name, "gpt": gpt_name, "threshold": threshold}
-    if not a or not b:
-        return Claim("guide_longer", {**values, "verdict": "cannot_tell", "start_gap": None, "end_gap": None})
-    n = min(len(a), len(b))
-    q = max(1, n // 4)
-    start_gap = sum(a[i] - b[i] for i in range(q)) / q  # > 0: the Transformer is lower (better)
-    end_gap = sum(a[i] - b[i] for i in range(n - q, n)) / q
-    grows = end_gap - start_gap
-    verdict = "supports" if grows > threshold else ("contradicts" if grows < -threshold else "cannot_tell")
-    return Claim(
-        "guide_longer", {**values, "verdict": verdict, "start_gap": start_gap, "end_gap": end_gap, "n": n}
-    )
-
-
 def guide_claims(
     records: Sequence[Mapping[str, Any]],
     position_curves: Mapping[str, Sequence[float]] | None = None,
     threshold: float = 0.05,
 ) -> list[Claim]:
-    """The original guide's three expectations, each with a verdict from this run: supports,
-    contradicts, mixed or cannot tell, with the numbers behind it. Empty without one model per family."""
+    """The original guide's three expectations, each with a verdict from this run judged against its
+    noise (:mod:`lmhelpers.verdicts`): supports, contradicts, mixed, within noise or cannot tell, with
+    the numbers behind it; then what the carried state buys the recurrent model. Empty without one model
+    per family. The curves by context default to the records' whole-text ones."""
     from .report import comparison_rows
 
     rows = comparison_rows(records)
-    pair = _families(rows, records)
+    pair = families(rows, records)
     if pair is None:
         return []
-    claims = [_verdict_better(rows, records), _verdict_converges(rows, records)]
-    claims.append(_verdict_longer(position_curves or {}, pair[0]["name"], pair[2]["name"], threshold))
-    return claims
+    rnn, rnn_rec, gpt, gpt_rec = pair
+    curves = position_curves or {
+        r["name"]: c for r, rec in zip(rows, records) if (c := context_curve(rec)) is not None
+    }
+    claims = [
+        Claim("guide_better", verdict_better(*pair)),
+        Claim("guide_converges", verdict_converges(*pair)),
+        Claim("guide_longer", verdict_longer(curves, rnn_rec, gpt_rec, rnn["name"], gpt["name"])),
+    ]
+    carried = carried_context(rnn_rec)
+    return claims + ([Claim("carried_context", carried)] if carried else [])
+
+
+def describe_evaluation(record: Mapping[str, Any], language: str | None = None) -> list[str]:
+    """Sentences on one run's whole-text evaluation: what its carried state buys a recurrent model."""
+    from .sentences import render
+
+    carried = carried_context(record)
+    return [render(Claim("carried_context", carried), language)] if carried else []
 
 
 def comparison_claims(
@@ -270,7 +206,10 @@ def comparison_claims(
     rows = comparison_rows(records)
     out = _score_claims(rows, records) + _cost_claims(rows, records)
     out += [c for c in (_fit_claim(rec) for rec in records) if c is not None]
-    if position_curves and len(position_curves) >= 2:
+    position_curves = position_curves or {
+        r["name"]: c for r, rec in zip(rows, records) if (c := context_curve(rec)) is not None
+    }
+    if len(position_curves) >= 2:
         out += _position_claims(position_curves, threshold)
     return out + guide_claims(records, position_curves, threshold)
 
@@ -341,22 +280,44 @@ def sweep_claims(rows: list[dict[str, Any]]) -> list[Claim]:
     return out + context_claims(scored)
 
 
+def _context_gap(at: list[dict[str, Any]]) -> tuple[float, Noise | None] | None:
+    """The best recurrent model's mean bits per character minus the Transformer's at one context length,
+    and the noise of that difference from the seeds (None with one seed of either)."""
+    families: dict[str, list[float]] = {}
+    for r in at:
+        key = r["arch"] + ("-stateful" if r.get("stateful") else "")
+        families.setdefault(key, []).append(r["bits_per_char"])
+    gpt = families.pop("transformer", None)
+    if not gpt or not families:
+        return None
+    rnn = min(families.values(), key=lambda v: sum(v) / len(v))
+    noise = seeds_noise(rnn, gpt) if min(len(rnn), len(gpt)) >= 2 else None
+    return sum(rnn) / len(rnn) - sum(gpt) / len(gpt), noise
+
+
 def context_claims(rows: list[dict[str, Any]], threshold: float = 0.02) -> list[Claim]:
     """The guide's third expectation across context lengths: the RNN-minus-Transformer gap in bits per
-    character at each ``block_size`` a sweep ran both families at, and whether it grows with length."""
+    character at each ``block_size`` a sweep ran both families at (means over seeds), and whether it grows
+    from the shortest length to the longest by more than the noise (the seeds' spread; ``threshold``
+    where each length has one seed)."""
     gaps = {}
     for size in sorted({r.get("block_size") for r in rows if r.get("block_size")}):
-        at = [r for r in rows if r.get("block_size") == size]
-        rnn = [r["bits_per_char"] for r in at if r["arch"] != "transformer"]
-        gpt = [r["bits_per_char"] for r in at if r["arch"] == "transformer"]
-        if rnn and gpt:
-            gaps[size] = min(rnn) - min(gpt)
+        found = _context_gap([r for r in rows if r.get("block_size") == size])
+        if found:
+            gaps[size] = found
     if len(gaps) < 2:
         return []
     sizes = sorted(gaps)
-    change = gaps[sizes[-1]] - gaps[sizes[0]]
-    verdict = "supports" if change > threshold else ("contradicts" if change < -threshold else "cannot_tell")
-    return [Claim("context_sweep", {"gaps": [(s, gaps[s]) for s in sizes], "verdict": verdict})]
+    (first, n1), (last, n2) = gaps[sizes[0]], gaps[sizes[-1]]
+    noise = (
+        Noise(math.hypot(n1.sd, n2.sd), "seeds", min(n1.n_seeds, n2.n_seeds))
+        if n1 and n2
+        else Noise(threshold / MARGIN, "threshold")
+    )
+    change = last - first
+    verdict = "within_noise" if not noise.separates(change) else ("supports" if change > 0 else "contradicts")
+    values = {"gaps": [(s, gaps[s][0]) for s in sizes], "change": change, "verdict": verdict}
+    return [Claim("context_sweep", {**values, "noise_sd": noise.sd, "noise_basis": noise.basis})]
 
 
 def describe_sweep(rows: list[dict[str, Any]], language: str | None = None) -> list[str]:

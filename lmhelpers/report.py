@@ -29,6 +29,7 @@ TABLE_COLUMNS = [
     ("val loss", "loss"),
     ("perplexity", "perplexity"),
     ("bits/char", "bits_per_char"),
+    ("± s.e.", "bpc_stderr"),
     ("train s", "train_seconds"),
 ]
 
@@ -42,6 +43,7 @@ RESULT_COLUMNS = [
     ("val loss", "loss"),
     ("perplexity", "perplexity"),
     ("bits/char", "bits_per_char"),
+    ("± s.e.", "bpc_stderr"),
     ("wall s", "wall_seconds"),
 ]
 
@@ -55,6 +57,10 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for rec in records:
         cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
+        # The whole validation text where the record has it (lmhelpers.evaluation), else the last
+        # evaluation on the training loop's fixed batches (records written before it existed).
+        whole = (rec.get("evaluation") or {}).get("whole_text") or {}
+        final = {**final, **{k: whole[k] for k in ("loss", "perplexity", "bits_per_char") if k in whole}}
         rows.append(
             {
                 "name": _label(rec),
@@ -67,11 +73,55 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "loss": final.get("loss"),
                 "perplexity": final.get("perplexity"),
                 "bits_per_char": final.get("bits_per_char"),
+                "bpc_stderr": whole.get("bpc_stderr"),
+                "stateful": bool(cfg.get("train", {}).get("stateful")),
+                "seed": cfg.get("train", {}).get("seed"),
                 "train_seconds": timings.get("train_seconds"),
                 "wall_seconds": timings.get("wall_seconds"),
             }
         )
     return rows
+
+
+def spread_markdown(groups: Sequence[Mapping[str, Any]]) -> str:
+    """Runs that differ only by seed, one line per configuration: mean and standard deviation of the
+    whole-text bits per character (lmhelpers.noise.seed_groups); empty when no configuration has two."""
+    shown = [g for g in groups if g["n"] >= 2]
+    if not shown:
+        return ""
+    titles = ("model", "context", "seeds", "bits/char", "sd", "carried state saves")
+    lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---:|---:|---:|---:|---:|"]
+    for g in shown:
+        gain = g.get("carried_gain_mean")
+        saves = "-" if gain is None else f"{gain:.3f} ± {g.get('carried_gain_sd') or 0:.3f}"
+        lines.append(
+            f"| {g['variant']} | {g['block_size']} | {g['n']} | {g['bpc_mean']:.3f} | {g.get('bpc_sd') or 0:.3f} "
+            f"| {saves} |"
+        )
+    return "\n".join(lines)
+
+
+def evaluation_markdown(records: Sequence[Mapping[str, Any]]) -> str:
+    """How each run scores on the whole validation text (its ``evaluation``): its own way, then with the
+    context reset every window, the same for every family; ± is one standard error."""
+    from .evaluation import describe_method
+
+    titles = ("run", "scored", "tokens scored", "loss ± s.e.", "bits/char ± s.e.")
+    lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---|---:|---:|---:|"]
+    for rec in records:
+        ev = rec.get("evaluation") or {}
+        for key in ("whole_text", "reset"):
+            if key not in ev:
+                continue
+            s = ev[key]
+            bpc = (
+                "-" if s.get("bits_per_char") is None else f"{s['bits_per_char']:.3f} ± {s['bpc_stderr']:.3f}"
+            )
+            lines.append(
+                f"| {_label(rec)} | {describe_method(s)} | {s['tokens']:,} | {s['loss']:.4f} ± {s['stderr']:.4f} "
+                f"| {bpc} |"
+            )
+    return "\n".join(lines)
 
 
 def _fmt(v: Any) -> str:
@@ -134,9 +184,12 @@ def prompt_samples(
     models: Sequence[TrainedModel], prompt: str, max_new_tokens: int = 300, **sampling: Any
 ) -> str:
     """Markdown of one sample per model from the same prompt, seed and sampling settings (``generate``'s
-    temperature, top_k, top_p, seed)."""
+    temperature, top_k, top_p, seed). A seed left out or None becomes the first model's training seed, so
+    that every sample shown names the seed that reproduces it."""
     from .generation import sample_text
 
+    if sampling.get("seed") is None and models:
+        sampling["seed"] = models[0].config.train.seed
     settings = ", ".join(f"{tr(k)} {v}" for k, v in sampling.items())
     parts = []
     for m in models:

@@ -103,13 +103,24 @@ class RNNLanguageModel(nn.Module):
         out, state = self.rnn(self.drop(self.tok_emb(idx)), state)
         return self.lm_head(self.ln_f(self.drop(out))), state
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """Logits [B, T, vocab] from a zero initial state and, given targets, the mean cross-entropy."""
-        logits, _ = self._run(idx, None)
+    def forward(
+        self, idx: Tensor, targets: Tensor | None = None, state: RNNState | None = None
+    ) -> tuple[Tensor, Tensor | None] | tuple[Tensor, Tensor | None, RNNState]:
+        """Logits [B, T, vocab] from a zero initial state and, given targets, the mean cross-entropy.
+
+        With ``state`` (stateful training: the state the previous window left), the window continues
+        from it and the new state is returned third: ``(logits, loss, state)``.
+        """
+        logits, new_state = self._run(idx, state)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
-        return logits, loss
+        return (logits, loss) if state is None else (logits, loss, new_state)
+
+    @staticmethod
+    def detach_state(state: RNNState) -> RNNState:
+        """The state without its history: backpropagation stops here (the "truncated" in truncated BPTT)."""
+        return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
     def init_state(self, batch_size: int) -> RNNState:
         """The zero state, on the model's device and in its dtype."""

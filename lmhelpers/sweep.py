@@ -236,9 +236,11 @@ def run_sweep(
 ) -> tuple[list[RunResult], list[dict[str, Any]]]:
     """Load a sweep file, run what is not finished yet, then collect every record under ``out_dir``."""
     from .collect import collect
+    from .runlock import holding
 
     specs = load_sweep(path)
-    results = run_specs(specs, out_dir, jobs=jobs, redo=redo)
+    with holding(out_dir):  # one sweep per folder at a time; each run's series holds its own folder
+        results = run_specs(specs, out_dir, jobs=jobs, redo=redo)
     try:
         rows = collect(out_dir)
     except FileNotFoundError:

@@ -21,11 +21,21 @@ from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig
 from .data import TokenDataset
 from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
+from .interrupt import StopRequests, TrainingInterrupted
 from .language import message
 from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
 from .progress import progress_bar
+from .settings_history import settings_history
 
-__all__ = ["Trainer", "TrainingDiverged", "TrainingOutOfMemory", "lr_at", "make_optimizer"]
+__all__ = [
+    "Trainer",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "TrainingOutOfMemory",
+    "apply_optimizer_settings",
+    "lr_at",
+    "make_optimizer",
+]
 
 
 class TrainingDiverged(RuntimeError):
@@ -57,6 +67,15 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
         except (RuntimeError, ValueError):
             pass
     return torch.optim.AdamW(groups, **kwargs)
+
+
+def apply_optimizer_settings(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> None:
+    """Put ``cfg``'s betas and weight decay into an optimizer made by :func:`make_optimizer` whose state
+    came from a checkpoint of other settings (``resume="change-settings"``); the learning rate is set at
+    every step anyway."""
+    for group in optimizer.param_groups:
+        group["betas"] = (cfg.beta1, cfg.beta2)
+    optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay  # make_optimizer's first group: the matrices
 
 
 def _grad_scaler(enabled: bool):
@@ -96,6 +115,9 @@ class Trainer:
         if t.compile:
             self.forward = torch.compile(self.forward)
         self.batch_generator = torch.Generator().manual_seed(t.seed)
+        if t.stateful and not hasattr(model, "init_state"):
+            raise ValueError("stateful=True needs a model with a state (init_state): a recurrent family")
+        self.stream_state: Any = None  # stateful training: the state the last window left, detached
         torch.manual_seed(t.seed + self.dist.rank)  # dropout masks; saved and restored with every checkpoint
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.progress = progress and self.dist.is_main
@@ -147,7 +169,9 @@ class Trainer:
     ) -> list[dict[str, float]]:
         """Train up to step ``until`` (default ``max_iters``); returns the history.
 
-        ``callback`` is called with each new history row (live plots in notebooks).
+        ``callback`` is called with each new history row (live plots in notebooks). Ctrl-C (a notebook's
+        Interrupt) stops after the step in progress, with a checkpoint of it: TrainingInterrupted, a
+        KeyboardInterrupt that says where the checkpoint is (:mod:`lmhelpers.interrupt`).
         """
         t = self.config.train
         target = t.max_iters if until is None else min(until, t.max_iters)
@@ -161,32 +185,52 @@ class Trainer:
             target, self.step, message("train_bar", arch=self.config.model.arch), self.progress
         )
         pending: list[torch.Tensor] = []
+        stop = StopRequests(enabled=self.dist.world_size == 1)  # Ctrl-C: stop after this step (interrupt.py)
+        saved_at = self.step if self.last_checkpoint else None  # the step the checkpoint on disk holds
         try:
-            while self.step < target:
-                tic = time.perf_counter()
-                pending.append(self.train_step())
-                at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
-                if len(pending) >= 25 or at_eval or self.step == target:
-                    # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
-                    values = torch.stack(pending).float().cpu()
-                    pending.clear()
-                    self._check_finite(values)
-                    bar.set_postfix(loss=f"{values[-1].item():.3f}", lr=f"{lr_at(self.step - 1, t):.1e}")
-                if self.device.type == "cuda" and (at_eval or self.step == target):
-                    torch.cuda.synchronize()
-                self.train_seconds += time.perf_counter() - tic
-                bar.update(1)
-                if at_eval:
-                    self._log_eval(callback, wall_before, session_start)
-                if self.checkpoint_path and (
-                    self.step % ckpt_every == 0 or self.step in (target, t.max_iters)
-                ):
+            with stop:
+                while self.step < target and not stop.requested:
+                    tic = time.perf_counter()
+                    pending.append(self.train_step())
+                    at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
+                    if len(pending) >= 25 or at_eval or self.step == target:
+                        # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
+                        values = torch.stack(pending).float().cpu()
+                        pending.clear()
+                        self._check_finite(values)
+                        bar.set_postfix(loss=f"{values[-1].item():.3f}", lr=f"{lr_at(self.step - 1, t):.1e}")
+                    if self.device.type == "cuda" and (at_eval or self.step == target):
+                        torch.cuda.synchronize()
+                    self.train_seconds += time.perf_counter() - tic
+                    bar.update(1)
+                    if at_eval:
+                        self._log_eval(callback, wall_before, session_start)
+                    if self.checkpoint_path and (
+                        self.step % ckpt_every == 0 or self.step in (target, t.max_iters)
+                    ):
+                        self.wall_seconds = wall_before + time.perf_counter() - session_start
+                        with stop.saving():
+                            self.save_progress()
+                        saved_at = self.step
+                if stop.requested and self.step < target:
                     self.wall_seconds = wall_before + time.perf_counter() - session_start
-                    self.save(self.checkpoint_path)
+                    self._stop_on_request(stop, pending, saved_at)
         finally:
             bar.close()
             self.wall_seconds = wall_before + time.perf_counter() - session_start
         return self.history
+
+    def _stop_on_request(self, stop: StopRequests, pending: list[torch.Tensor], saved_at: int | None) -> None:
+        """Ctrl-C asked ``fit`` to stop: checkpoint the step reached (unless the checkpoint holds it already)
+        and raise TrainingInterrupted, which says where it is and how to continue."""
+        if pending:  # the losses since the last NaN check: never save a diverged model as if it were fine
+            self._check_finite(torch.stack(pending).float().cpu())
+        if self.checkpoint_path and self.step > 0 and saved_at != self.step:
+            with stop.saving():
+                self.save_progress()
+            saved_at = self.step
+        checkpoint = self.last_checkpoint if saved_at == self.step else None
+        raise TrainingInterrupted(self.step, self.config.train.max_iters, checkpoint)
 
     def train_step(self) -> torch.Tensor:
         """One optimisation step on a fresh training batch; advances ``step`` and returns the loss.
@@ -198,11 +242,17 @@ class Trainer:
         lr = lr_at(self.step, t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = distributed.train_batch(
-            self.dataset, t.batch_size, self.block_size, self.batch_generator, self.device, self.dist
-        )
-        with autocast_context(self.device, self.amp_dtype):
-            _, loss = self.forward(x, y)
+        if t.stateful:
+            x, y = self._stream_batch()
+            with autocast_context(self.device, self.amp_dtype):
+                _, loss, state = self.forward(x, y, state=self.stream_state)
+            self.stream_state = self.model.detach_state(state)
+        else:
+            x, y = distributed.train_batch(
+                self.dataset, t.batch_size, self.block_size, self.batch_generator, self.device, self.dist
+            )
+            with autocast_context(self.device, self.amp_dtype):
+                _, loss = self.forward(x, y)
         self.scaler.scale(loss).backward()
         if t.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)
@@ -213,6 +263,16 @@ class Trainer:
         self.step += 1
         self.tokens_seen += t.batch_size * self.block_size * self.dist.world_size
         return loss.detach()
+
+    def _stream_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stateful training: this step's window of every stream (TokenDataset.stream_windows); the
+        state is reset where a pass over the streams begins."""
+        rows = self.config.train.batch_size * self.dist.world_size
+        x, y, first = self.dataset.stream_windows("train", rows, self.block_size, self.step)
+        x, y = distributed.local_rows(x, self.dist), distributed.local_rows(y, self.dist)
+        if first or self.stream_state is None:
+            self.stream_state = self.model.init_state(x.shape[0])
+        return x.to(self.device), y.to(self.device)
 
     def _check_finite(self, losses: torch.Tensor) -> None:
         if torch.isfinite(losses).all():
@@ -267,7 +327,20 @@ class Trainer:
             "config": self.config.to_dict(),
             "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
             "rng": rng,
+            "stream_state": self.stream_state,
         }
+
+    def save_progress(self, path: str | os.PathLike | None = None) -> Path:
+        """:meth:`save`, with which training settings held over which steps (``settings_history``, see
+        :mod:`lmhelpers.settings_history`) in the checkpoint, so that a resume carries them on. ``fit``
+        saves this way."""
+        path = Path(path or self.checkpoint_path or "checkpoint.pt")
+        if not self.dist.is_main:  # distributed: rank 0 writes, the others know where it is
+            self.last_checkpoint = path
+            return path
+        state = {**self.state_dict(), "settings_history": settings_history(self)}
+        self.last_checkpoint = save_checkpoint(path, state)
+        return self.last_checkpoint
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path or self.checkpoint_path or "checkpoint.pt")
@@ -290,6 +363,7 @@ class Trainer:
         self.train_seconds = float(state["train_seconds"])
         self.wall_seconds = float(state["wall_seconds"])
         self.history = list(state["history"])
+        self.stream_state = state.get("stream_state")
         torch.set_rng_state(state["rng"]["torch"].cpu())
         self.batch_generator.set_state(state["rng"]["batches"].cpu())
         if "cuda" in state["rng"] and torch.cuda.is_available():

@@ -15,10 +15,11 @@ from test_reading import _pair, _record
 from lmhelpers import korean, korean_sentences, sentences
 from lmhelpers.config import SETTINGS, ConfigError, make_config
 from lmhelpers.language import MESSAGES, current_language, message, set_language, tr
-from lmhelpers.reading import comparison_claims, sweep_claims
+from lmhelpers.reading import Claim, comparison_claims, sweep_claims
+from lmhelpers.verdicts import carried_context
 
 NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?%?")
-WORDS_WITH_DIGITS = re.compile("4분의 1")  # "quarter": a word, not a figure
+WORDS_WITH_DIGITS = re.compile("[34]분의 1")  # "quarter", "third": words, not figures
 
 
 def _numbers(text: str) -> set[str]:
@@ -48,6 +49,16 @@ def _claims():
             ("transformer", 128, 2.0),
         ]
     ]
+    carried = _pair([4, 3, 2.5, 2], [4, 3.2, 2.4, 1.9])[0]
+    carried["evaluation"]["whole_text"]["method"] = "carried"
+    reset = {
+        **carried["evaluation"]["whole_text"],
+        "method": "reset",
+        "reset_every": 64,
+        "bits_per_char": 2.04,
+    }
+    carried["evaluation"]["reset"] = {**reset, "chunk_losses": [c + 0.03 for c in reset["chunk_losses"]]}
+    claims.append(Claim("carried_context", carried_context(carried)))
     return claims + sweep_claims(sorted(rows, key=lambda r: r["bits_per_char"]))
 
 

@@ -1,6 +1,7 @@
 """The written reading of a comparison (lmhelpers.reading): every claim computed from the records."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -71,8 +72,39 @@ def test_describe_comparison_other_cases():
 
 
 # ------------------------------------------------------------ the original guide's three expectations
-def _pair(rnn_bpcs, gpt_bpcs, rnn_params=1000, gpt_params=1000):
-    """An LSTM and a Transformer whose validation bits per character at steps 0, 10, 20, ... are given."""
+@pytest.fixture(autouse=True)
+def no_kept_spread(monkeypatch):
+    """The tests choose their own seed spread; the one kept with the package is not used here."""
+    monkeypatch.setattr("lmhelpers.noise.SEED_SPREAD_FILE", Path("/nonexistent/seed_spread.json"))
+
+
+SPREAD = {
+    "presets": {
+        "test": {
+            v: {"bpc_sd": 0.02, "history_bpc_sd": 0.03, "context_gain_sd": 0.01}
+            for v in ("lstm", "transformer")
+        }
+    }
+}
+
+
+def _whole_text(bpc, chunks, block=4, by_context=None):
+    loss = bpc * math.log(2)  # one token per character
+    return {
+        "method": "sliding",
+        "loss": loss,
+        "stderr": 0.001,
+        "tokens": 1000,
+        "bits_per_char": bpc,
+        "bpc_stderr": 0.001 / math.log(2),
+        "chunk_losses": [loss + c for c in chunks],
+        "block_size": block,
+    }
+
+
+def _pair(rnn_bpcs, gpt_bpcs, rnn_params=1000, gpt_params=1000, curves=None):
+    """An LSTM and a Transformer whose validation bits per character at steps 0, 10, 20, ... are given;
+    the last value is also their whole-text score."""
     recs = []
     for name, arch, bpcs, params in (
         ("lstm", "lstm", rnn_bpcs, rnn_params),
@@ -82,37 +114,83 @@ def _pair(rnn_bpcs, gpt_bpcs, rnn_params=1000, gpt_params=1000):
         rec = _record(name, arch, bpcs[-1], loss[-1], 100.0, [10 * i for i in range(len(bpcs))], params)
         for h, value in zip(rec["history"], loss):
             h["val_loss"] = h["train_loss"] = value
+            h["tokens"] = h["step"] * 100
+        rec["config"]["preset"] = "test"
         rec["tokenizer"]["tokens_per_char"] = 1.0
+        rec["model"]["flops_per_token"] = 1.0
+        chunks = [0.0, 0.1, -0.1, 0.05] if arch == "lstm" else [0.02, 0.08, -0.1, 0.06]
+        rec["evaluation"] = {"whole_text": _whole_text(bpcs[-1], chunks)}
+        if curves:
+            rec["evaluation"]["by_context"] = {"loss": curves[name], "reset_every": len(curves[name])}
         recs.append(rec)
     return recs
 
 
-def _verdicts(records, curves=None):
+def _verdicts(records, table=None):
     from lmhelpers.reading import guide_claims
 
-    return {c.key: c.values["verdict"] for c in guide_claims(records, curves)}
+    if table is not None:
+        import lmhelpers.noise as noise
+
+        original = noise.seed_spread_table
+        noise.seed_spread_table = lambda path=None: table
+        try:
+            return {c.key: c.values["verdict"] for c in guide_claims(records)}
+        finally:
+            noise.seed_spread_table = original
+    return {c.key: c.values["verdict"] for c in guide_claims(records)}
 
 
-def test_each_expectation_gets_a_verdict_from_the_numbers():
-    # The Transformer ends lower, the LSTM leads early, and the gap grows along the window.
-    records = _pair([4.0, 2.5, 2.2, 2.1, 2.0, 2.0], [4.0, 2.9, 2.4, 2.0, 1.8, 1.7])
+def test_each_expectation_gets_a_verdict_from_the_numbers_beyond_the_noise(monkeypatch):
+    # The Transformer ends lower, the LSTM leads early, and the gap grows along the window: each by far
+    # more than the test's seed spread.
     curves = {"lstm": [2.0, 1.8, 1.7, 1.7], "gpt": [2.0, 1.75, 1.5, 1.4]}
-    assert _verdicts(records, curves) == {
+    records = _pair([4.0, 2.5, 2.2, 2.1, 2.0, 2.0], [4.0, 2.9, 2.4, 2.0, 1.8, 1.7], curves=curves)
+    assert _verdicts(records, SPREAD) == {
         "guide_better": "supports",
         "guide_converges": "supports",
         "guide_longer": "supports",
     }
-    text = "\n".join(describe_comparison(records, curves))
+    monkeypatch.setattr("lmhelpers.noise.seed_spread_table", lambda path=None: SPREAD)
+    text = "\n".join(describe_comparison(records))
     assert 'The guide expected "the Transformer generally does better": this run supports it.' in text
-    assert "At equal steps gpt ends at 1.700 bits per character and lstm at 2.000" in text
-    assert "step 10 lstm" in text  # the early leader, read from the history
+    assert (
+        "gpt scores 1.700 bits per character and lstm 2.000: a gap of 0.300 against a margin of ±0.06" in text
+    )
+    assert "seed-to-seed spread measured at this preset" in text and "so gpt is ahead" in text
+    assert "step 10 2.500 / 2.900" in text  # the early curve, read from the history
     assert "+0.000 over the first quarter of the 4-token window, +0.300 over the last" in text
 
 
+def test_a_gap_smaller_than_the_noise_is_within_noise_and_a_larger_one_has_a_winner():
+    # Whole-text gap 0.03 bits/char; seed spread 0.02 per model: noise of the gap sqrt(2) * 0.02 = 0.028,
+    # margin 0.057 -> within noise. The same gap with a spread of 0.005 (margin 0.014) -> a winner.
+    records = _pair([4.0, 2.0], [4.0, 1.97])
+    claims = _verdicts(records, SPREAD)
+    assert claims["guide_better"] == "within_noise"
+    quiet = {
+        "presets": {"test": {v: {"bpc_sd": 0.005, "history_bpc_sd": 0.005} for v in ("lstm", "transformer")}}
+    }
+    assert _verdicts(records, quiet)["guide_better"] == "supports"
+    # Without any seed spread the evaluation's own error is the noise, and the sentence says it is a floor.
+    from lmhelpers.reading import guide_claims
+    from lmhelpers.sentences import render
+
+    text = render(guide_claims(records)[0])
+    assert "the evaluation's error alone" in text and "the true noise is larger" in text
+
+
+def test_the_early_curve_decides_convergence_with_a_margin_and_a_tie_goes_to_nobody():
+    even = _pair([4.0, 3.0, 2.5, 2.2, 2.1, 2.0], [4.0, 3.01, 2.49, 2.21, 2.09, 2.0])
+    assert _verdicts(even, SPREAD)["guide_converges"] == "within_noise"
+    ahead = _pair([4.0, 2.6, 2.3, 2.2, 2.1, 2.0], [4.0, 3.0, 2.7, 2.3, 2.1, 2.0])
+    assert _verdicts(ahead, SPREAD)["guide_converges"] == "supports"
+
+
 def test_the_opposite_numbers_give_the_opposite_verdicts():
-    records = _pair([4.0, 2.9, 2.4, 2.0, 1.8, 1.7], [4.0, 2.5, 2.2, 2.1, 2.0, 2.0])
     curves = {"lstm": [2.0, 1.6, 1.5, 1.5], "gpt": [1.8, 1.55, 1.52, 1.55]}  # the lead shrinks
-    assert _verdicts(records, curves) == {
+    records = _pair([4.0, 2.9, 2.4, 2.0, 1.8, 1.7], [4.0, 2.5, 2.2, 2.1, 2.0, 2.0], curves=curves)
+    assert _verdicts(records, SPREAD) == {
         "guide_better": "contradicts",
         "guide_converges": "contradicts",
         "guide_longer": "contradicts",
@@ -122,26 +200,75 @@ def test_the_opposite_numbers_give_the_opposite_verdicts():
 def test_what_a_run_cannot_tell_it_says_so():
     records = _pair([4.0, 2.0], [4.0, 1.9], rnn_params=1000, gpt_params=3000)
     records[1]["final"]["step"] = 40  # trained longer: no verdict at equal steps
-    verdicts = _verdicts(records)  # no loss-by-position curves either
+    verdicts = _verdicts(records)  # no loss-by-context curves either
     assert verdicts["guide_better"] == "cannot_tell" and verdicts["guide_longer"] == "cannot_tell"
     records[1]["final"]["step"] = 20
     text = "\n".join(describe_comparison(records))
     assert "gpt has 3.0x the parameters of lstm, so equal size is untested here" in text
-    assert "It needs the loss-by-position curves of both models." in text
+    assert "It needs the whole-text loss by context of both models." in text
+
+
+def test_the_carried_state_is_judged_against_the_paired_error():
+    rec = _pair([4.0, 2.0], [4.0, 1.9])[0]
+    rec["evaluation"]["whole_text"]["method"] = "carried"
+    reset = _whole_text(2.05, [0.0, 0.1, -0.1, 0.06])  # same parts, shifted: a small paired error
+    rec["evaluation"]["reset"] = {**reset, "method": "reset", "reset_every": 4}
+    from lmhelpers.verdicts import carried_context
+
+    found = carried_context(rec)
+    assert found["verdict"] == "helps" and found["gain"] == pytest.approx(0.05)
+    rec["evaluation"]["reset"]["chunk_losses"] = [2.0 * math.log(2) + c for c in (0.3, -0.2, 0.25, -0.3)]
+    rec["evaluation"]["reset"]["bits_per_char"] = 2.001
+    assert carried_context(rec)["verdict"] == "within_noise"
+
+
+def _sweep_rows(points):
+    return [
+        {"name": f"{arch}-{n}-{i}", "arch": arch, "tokenizer": "char", "block_size": n, "bits_per_char": bpc}
+        for i, (arch, n, bpc) in enumerate(points)
+    ]
 
 
 def test_a_context_sweep_answers_the_third_expectation_across_lengths():
     from lmhelpers.reading import describe_sweep
 
-    rows = [
-        {"name": f"{arch}-{n}", "arch": arch, "tokenizer": "char", "block_size": n, "bits_per_char": bpc}
-        for arch, n, bpc in [
-            ("lstm", 32, 2.4),
-            ("transformer", 32, 2.35),
-            ("lstm", 128, 2.3),
-            ("transformer", 128, 2.0),
-        ]
-    ]
+    rows = _sweep_rows(
+        [("lstm", 32, 2.4), ("transformer", 32, 2.35), ("lstm", 128, 2.3), ("transformer", 128, 2.0)]
+    )
     rows.sort(key=lambda r: r["bits_per_char"])
     text = " ".join(describe_sweep(rows))
     assert "+0.050 at 32, +0.300 at 128" in text and "grow with the length: this run supports it" in text
+    assert "a fixed threshold" in text  # one seed per point: no spread to judge by
+
+
+def test_a_context_sweep_with_seeds_judges_the_change_against_their_spread():
+    from lmhelpers.reading import context_claims
+
+    noisy = _sweep_rows(
+        [
+            ("lstm", 32, 2.40),
+            ("lstm", 32, 2.50),
+            ("transformer", 32, 2.35),
+            ("transformer", 32, 2.45),
+            ("lstm", 128, 2.35),
+            ("lstm", 128, 2.50),
+            ("transformer", 128, 2.25),
+            ("transformer", 128, 2.36),
+        ]
+    )
+    claim = context_claims(noisy)[0]
+    assert claim.values["change"] == pytest.approx(0.07) and claim.values["verdict"] == "within_noise"
+    assert claim.values["noise_basis"] == "seeds"
+    tight = _sweep_rows(
+        [
+            ("lstm", 32, 2.40),
+            ("lstm", 32, 2.41),
+            ("transformer", 32, 2.35),
+            ("transformer", 32, 2.36),
+            ("lstm", 128, 2.30),
+            ("lstm", 128, 2.31),
+            ("transformer", 128, 2.00),
+            ("transformer", 128, 2.01),
+        ]
+    )
+    assert context_claims(tight)[0].values["verdict"] == "supports"

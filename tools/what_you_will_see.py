@@ -85,10 +85,12 @@ def measure(run_dir: Path, sweep_dir: Path | None = None) -> dict:
     }
     for name in MODELS:
         rec = json.loads((run_dir / name / "record.json").read_text(encoding="utf-8"))
+        # The whole validation text (lmhelpers.evaluation), as notebook 04's table shows it.
+        scored = (rec.get("evaluation") or {}).get("whole_text") or rec["final"]
         out["models"][name] = {
             "arch": rec["config"]["model"]["arch"],
-            "bits_per_char": round(rec["final"]["bits_per_char"], 3),
-            "loss": round(rec["final"]["loss"], 3),
+            "bits_per_char": round(scored["bits_per_char"], 3),
+            "loss": round(scored["loss"], 3),
             "train_seconds": round(rec["timings"]["train_seconds"], 1),
             "params": rec["model"]["params"],
         }
