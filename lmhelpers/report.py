@@ -85,8 +85,9 @@ def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def spread_markdown(groups: Sequence[Mapping[str, Any]]) -> str:
     """Runs that differ only by seed, one line per configuration: mean and standard deviation of the
-    whole-text bits per character (lmhelpers.noise.seed_groups); empty when no configuration has two."""
-    shown = [g for g in groups if g["n"] >= 2]
+    whole-text bits per character (lmhelpers.noise.seed_groups); empty when no configuration has two.
+    Shortest context first, so a context sweep reads down in order."""
+    shown = sorted((g for g in groups if g["n"] >= 2), key=lambda g: (g.get("block_size") or 0, g["variant"]))
     if not shown:
         return ""
     titles = ("model", "context", "seeds", "bits/char", "sd", "carried state saves")

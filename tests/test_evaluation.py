@@ -127,3 +127,18 @@ def test_evaluate_model_keeps_both_ways_and_bits_per_character():
     assert out["by_context"]["reset_every"] == 32 and len(out["by_context"]["loss"]) == 32
     gpt = evaluate_model(_model("transformer"), ds)
     assert gpt["whole_text"]["method"] == "sliding" and gpt["by_context"]["reset_every"] == 8
+
+
+def test_the_cost_tool_times_every_pass_on_the_whole_validation_text(shakespeare, capsys):
+    """tools/evaluation_cost.py, whose figures docs/noise.md quotes, scores the real text and prints them."""
+    import evaluation_cost
+
+    from lmhelpers.experiment import prepare_data
+
+    n_val = len(prepare_data(make_config("smoke")).dataset.val)
+    m = evaluation_cost.measure("smoke", "gru", "cpu")
+    assert m["tokens"] == n_val - 1 and m["how"] == "carried"
+    assert m["seconds"] > 0 and m["tokens_per_s"] == pytest.approx(m["tokens"] / m["seconds"])
+    evaluation_cost.main(["--preset", "smoke", "--arch", "transformer"])
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.startswith("| smoke | transformer | ") and f"{n_val - 1:,}" in row and "sliding" in row

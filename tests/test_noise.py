@@ -86,6 +86,9 @@ def test_runs_that_differ_only_by_seed_are_grouped_with_their_spread():
     assert context_gain(records[0]) == pytest.approx((2.0 - 0.01 * 7.5) - (2.0 - 0.01 * 55.5))
     table = spread_markdown(groups)
     assert "| lstm | 64 | 3 | 2.600 | 0.100 | 0.200 ± 0.000 |" in table and "| lstm | 64 | 1 |" not in table
+    by_length = [_record("lstm", s, 2.5, block_size=b) for b in (128, 32, 64) for s in (1, 2)]
+    lengths = [line.split(" | ")[1] for line in spread_markdown(seed_groups(by_length)).splitlines()[2:]]
+    assert lengths == ["32", "64", "128"]  # a context sweep reads down in order, not as the folders sort
 
 
 def test_the_kept_table_takes_only_runs_at_their_presets_own_settings(tmp_path):
