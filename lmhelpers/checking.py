@@ -66,6 +66,13 @@ class Case:
 
 
 EXERCISES: dict[str, Exercise] = {}
+# The second hint of an exercise, the shape of the code, shown only when asked for: hint("Head").
+SHAPE_HINTS: dict[str, str] = {}
+
+
+class NotYet(Exception):
+    """Raised inside a check when the learner's answer is wrong in a way the check words itself (a
+    module whose layers have other names or sizes than the package's): its text is the problem."""
 
 
 def _exercise(notebook: str) -> Callable[[Check], Check]:
@@ -75,12 +82,29 @@ def _exercise(notebook: str) -> Callable[[Check], Check]:
         name = check.__name__.removeprefix("check_")
         solution = getattr(solutions, name)
         sig = inspect.signature(solution)
-        signature = f"{name}({', '.join(sig.parameters)}) -> {sig.return_annotation}"
+        if inspect.isclass(solution):  # a module to write: its constructor's arguments
+            signature = f"class {name}({', '.join(sig.parameters)})"
+        else:
+            signature = f"{name}({', '.join(sig.parameters)}) -> {sig.return_annotation}"
         description = inspect.getdoc(solution).splitlines()[0].replace("``", "`")
         EXERCISES[name] = Exercise(name, notebook, signature, description, check)
         return check
 
     return register
+
+
+# ------------------------------------------------------------------------------ seeded inputs
+def _randn(seed: int, *shapes: tuple[int, ...]) -> list[Tensor]:
+    """Standard normal tensors of the given shapes, the same for the same seed."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(*shape, generator=g) for shape in shapes]
+
+
+def _seeded_module(seed: int, make: Callable[[], Any]) -> Any:
+    """A module initialised from ``seed`` without touching the notebook's global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make().eval()
 
 
 def check(name: str, fn: Callable[..., Any]) -> CheckResult:
@@ -195,16 +219,21 @@ def _where(exc: BaseException) -> str:
     return f"\n  in {f.name}, line {f.lineno}: {f.line}" if f.line else f" (in {f.name}, line {f.lineno})"
 
 
-def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4, extra=None) -> CheckResult:
+def _run(
+    name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4, extra=None, show_call=None
+) -> CheckResult:
     """Call ``fn`` on every case (on copies, so it may modify its inputs) and compare; the first
-    failing case becomes the message. ``extra(got)`` may add a requirement of its own."""
+    failing case becomes the message. ``extra(got)`` may add a requirement of its own; ``show_call(case)``
+    words the call in the message (default: the name and its arguments)."""
     n = len(cases)
     if not callable(fn):
         return CheckResult(name, False, n, message("check_not_a_function", name=name, got=_show(fn)))
     for i, case in enumerate(cases, 1):
-        call = f"{name}({', '.join(_show(a) for a in case.args)})"
+        call = show_call(case) if show_call else f"{name}({', '.join(_show(a) for a in case.args)})"
         try:
             got = fn(*copy.deepcopy(case.args))
+        except NotYet as exc:
+            problem = str(exc)
         except NotImplementedError:
             problem = "not written yet: your function raises NotImplementedError"
         except Exception as exc:  # the learner's bug, reported as a hint rather than a traceback
@@ -214,6 +243,8 @@ def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4,
         if problem:
             hint = _hint(name, hint)
             text = message("check_not_yet", name=name, i=i, n=n, call=call, problem=problem, hint=hint)
+            if name in SHAPE_HINTS:
+                text += "\n" + message("check_more_hint", name=name)
             return CheckResult(name, False, n, text, i)
     return CheckResult(name, True, n, message("check_correct", name=name, n=n))
 
@@ -221,10 +252,23 @@ def _run(name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4,
 def _hint(name: str, english: str) -> str:
     """The exercise's hint in the learner's language (English where no translation exists)."""
     if current_language() == "ko":
-        from .korean import HINTS
+        from .korean_exercises import HINTS
 
         return HINTS.get(name, english)
     return english
+
+
+def hint(name: str) -> None:
+    """Print the second hint of exercise ``name``, the shape of the code (the first is in its check's
+    answer; the whole answer only in the folded solution)."""
+    if name not in SHAPE_HINTS:
+        raise KeyError(f"no second hint for {name!r}; there is one for {sorted(SHAPE_HINTS)}")
+    text = SHAPE_HINTS[name]
+    if current_language() == "ko":
+        from .korean_exercises import SHAPE_HINTS as KOREAN
+
+        text = KOREAN.get(name, text)
+    print(text)
 
 
 def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: float = 1e-4) -> None:

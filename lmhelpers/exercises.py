@@ -9,6 +9,8 @@ package's attention module and ``build_model``), so a check teaches what the rea
 :mod:`lmhelpers.solutions` serves only where none exists. A check never raises for a wrong answer, so a
 notebook goes on; ``assert_close`` does raise, because a hand-built piece that differs from the package's
 should stop the notebook right there. ``EXERCISES`` lists every check, by name, with its notebook.
+Notebook 03's modules to write (classes, checked with the package's weights loaded into them) are checked
+in :mod:`lmhelpers.build_gpt`, whose names are re-exported here.
 """
 
 from __future__ import annotations
@@ -24,35 +26,52 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import solutions
+from .build_gpt import (
+    check_Block,
+    check_FeedForward,
+    check_GPT,
+    check_Head,
+    check_MultiHeadAttention,
+    load_package_weights,
+    package_weights,
+    yours_or_reference,
+)
 from .checking import (
     EXERCISES,
+    SHAPE_HINTS,
     Case,
     CheckResult,
     Exercise,
     _exercise,
+    _randn,
     _run,
+    _seeded_module,
     assert_close,
     check,
     exercise_table,
+    hint,
 )
 
-__all__ = ["EXERCISES", "CheckResult", "Exercise", "assert_close", "check", "exercise_table"]
+__all__ = [
+    "EXERCISES",
+    "CheckResult",
+    "Exercise",
+    "assert_close",
+    "check",
+    "exercise_table",
+    "hint",
+    "load_package_weights",
+    "package_weights",
+    "yours_or_reference",
+    "check_Head",
+    "check_MultiHeadAttention",
+    "check_FeedForward",
+    "check_Block",
+    "check_GPT",
+]
 
 
 # ------------------------------------------------------------------------------ helpers for inputs
-def _randn(seed: int, *shapes: tuple[int, ...]) -> list[Tensor]:
-    """Standard normal tensors of the given shapes, the same for the same seed."""
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(*shape, generator=g) for shape in shapes]
-
-
-def _seeded_module(seed: int, make: Callable[[], nn.Module]) -> nn.Module:
-    """A module initialised from ``seed`` without touching the notebook's global random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return make().eval()
-
-
 def _cell_weights(cell: nn.Module) -> list[Tensor]:
     return [getattr(cell, n).detach().clone() for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
@@ -110,9 +129,9 @@ def check_count_pairs(fn: Callable[..., Any]) -> CheckResult:
     """``fn(ids: list[int]) -> dict``: (a, b) -> how often b directly follows a. Compared exactly with
     ``solutions.count_pairs`` (a ``Counter`` is a dict, so it passes too)."""
     rng = random.Random(1)
-    inputs = [[1, 1, 1], [7]] + [[rng.randrange(4) for _ in range(rng.randint(4, 14))] for _ in range(4)]
+    inputs = [[1, 1, 1], [7], []] + [[rng.randrange(4) for _ in range(rng.randint(4, 14))] for _ in range(4)]
     cases = [Case((ids,), solutions.count_pairs(ids)) for ids in inputs]
-    hint = "pair each id with the next one, zip(ids, ids[1:]), and count every pair"
+    hint = "every id and the one right after it form a pair (the last id starts none); count each pair"
     return _run("count_pairs", fn, cases, hint)
 
 
@@ -121,15 +140,16 @@ def check_merge(fn: Callable[..., Any]) -> CheckResult:
     """``fn(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]``, non-overlapping, left to
     right: ``merge([1, 1, 1], (1, 1), 9) == [9, 1]``. Compared exactly with ``solutions.merge``."""
     rng = random.Random(2)
-    inputs = [([1, 1, 1], (1, 1), 9), ([5, 6, 5], (6, 6), 9)]  # the pair may be missing
+    # the pair may be missing, overlap itself, end the list, or the list may be empty
+    inputs = [([1, 1, 1], (1, 1), 9), ([5, 6, 5], (6, 6), 9), ([3, 4, 3, 4], (3, 4), 8), ([], (1, 2), 9)]
     for k in range(4):
         ids = [rng.randrange(3) for _ in range(rng.randint(6, 14))]
         at = rng.randrange(len(ids) - 1)
         inputs.append((ids, (ids[at], ids[at + 1]), 100 + k))
     cases = [Case(args, solutions.merge(*args)) for args in inputs]
     hint = (
-        "go left to right; after replacing a pair skip both of its ids, so [1, 1, 1] with (1, 1) becomes "
-        "[9, 1]; copy every other id as it is, the last one included"
+        "left to right, a replaced pair uses up both of its ids, so two replacements never share an id; "
+        "every id outside a replaced pair is kept, the last one included"
     )
     return _run("merge", fn, cases, hint)
 
@@ -145,7 +165,7 @@ def check_bits_per_char(fn: Callable[..., Any]) -> CheckResult:
         (round(rng.uniform(0.5, 6), 3), rng.randint(100, 2000), rng.randint(500, 3000)) for _ in range(3)
     ]
     cases = [Case(a, bits_per_char(a[0], a[1] / a[2])) for a in inputs]
-    hint = "total nats = loss x tokens; divide by the characters, then by ln 2 (a bit is ln 2 nats)"
+    hint = "the loss is per token and in nats; the answer is per character and in bits (a bit is ln 2 nats)"
     return _run("bits_per_char", fn, cases, hint, atol=1e-9, rtol=1e-6)
 
 
@@ -161,7 +181,8 @@ def check_rnn_step(fn: Callable[..., Any]) -> CheckResult:
         with torch.no_grad():
             cases.append(Case((x, h, *_cell_weights(cell)), cell(x, h)))
     hint = (
-        "h_next = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): weights are stored [out, in]; add both biases"
+        "the new state is tanh of two matrix products, one of the input and one of the previous state, "
+        "plus both biases; PyTorch stores a weight as [out, in]"
     )
     return _run("rnn_step", fn, cases, hint)
 
@@ -177,10 +198,29 @@ def check_lstm_step(fn: Callable[..., Any]) -> CheckResult:
         with torch.no_grad():
             cases.append(Case((x, h, c, *_cell_weights(cell)), cell(x, (h, c))))
     hint = (
-        "PyTorch stacks the four gate blocks in the order input, forget, cell candidate g, output "
-        "(gates.chunk(4, dim=-1)); sigmoid on i, f, o, tanh on g; c_next = f*c + i*g, h_next = o*tanh(c_next)"
+        "the same two products as the plain RNN, four times as wide, give all four gates, stacked in the "
+        "order input, forget, cell candidate g, output; the cell keeps part of the old cell and adds part of "
+        "the candidate, and h shows part of the squashed cell"
     )
     return _run("lstm_step", fn, cases, hint)
+
+
+@_exercise("02")
+def check_gru_step(fn: Callable[..., Any]) -> CheckResult:
+    """``fn(x [B, I], h [B, H], W_ih [3H, I], W_hh [3H, H], b_ih [3H], b_hh [3H]) -> h_next [B, H]``,
+    compared with ``nn.GRUCell`` holding the same weights."""
+    cases = []
+    for seed in range(4):
+        cell = _seeded_module(seed, lambda: nn.GRUCell(4, 5))
+        x, h = _randn(seed, (3, 4), (3, 5))
+        with torch.no_grad():
+            cases.append(Case((x, h, *_cell_weights(cell)), cell(x, h)))
+    hint = (
+        "three gate blocks in the order reset, update, new; keep the input's and the state's products apart, "
+        "because the reset gate scales only the state's part of the new content, its bias included; the "
+        "update gate z mixes, and z near 1 keeps the old state"
+    )
+    return _run("gru_step", fn, cases, hint)
 
 
 # ------------------------------------------------------------------------------ 03: attention
@@ -190,11 +230,14 @@ def check_causal_average(fn: Callable[..., Any]) -> CheckResult:
     ``scaled_dot_product_attention(q=0, k=0, v=x, is_causal=True)``: equal scores give equal weights,
     so causal attention with nothing to prefer *is* the running average."""
     cases = []
-    for seed, (B, T, C) in enumerate([(1, 4, 2), (2, 6, 3), (3, 8, 5)]):
+    for seed, (B, T, C) in enumerate([(1, 1, 2), (1, 4, 2), (2, 6, 3), (3, 8, 5)]):  # T = 1: one token
         (x,) = _randn(seed, (B, T, C))
         zeros = torch.zeros(B, T, 1)
         cases.append(Case((x,), F.scaled_dot_product_attention(zeros, zeros, x, is_causal=True)))
-    hint = "weights = torch.tril(torch.ones(T, T)), each row divided by its sum, then weights @ x"
+    hint = (
+        "row t is the mean of rows 0..t: one matrix product with a lower-triangular weight matrix whose "
+        "row t holds 1/(t+1) at columns 0..t"
+    )
     return _run("causal_average", fn, cases, hint)
 
 
@@ -204,31 +247,15 @@ def check_masked_softmax(fn: Callable[..., Any]) -> CheckResult:
     the diagonal. Compared with ``scaled_dot_product_attention(scores, I, I, is_causal=True, scale=1)``:
     identity keys make q @ k.T the scores, identity values return the weights themselves."""
     cases = []
-    for seed, (B, T) in enumerate([(1, 3), (2, 5), (2, 8)]):
+    for seed, (B, T) in enumerate([(1, 1), (1, 3), (2, 5), (2, 8)]):
         scores, eye = 3 * _randn(seed, (B, T, T))[0], torch.eye(T).expand(B, T, T)
         expected = F.scaled_dot_product_attention(scores, eye, eye, is_causal=True, scale=1.0)
         cases.append(Case((scores,), expected))
     hint = (
-        "fill the future (column > row: torch.ones(T, T).triu(diagonal=1)) with -inf before the softmax; "
-        "keep the diagonal, a token may look at itself; softmax over dim=-1"
+        "a token may look at itself and the past, never the future: hide the scores above the diagonal "
+        "before the softmax, so that they get exactly 0, and normalise each row over what is left"
     )
     return _run("masked_softmax", fn, cases, hint, extra=_future_is_zero)
-
-
-@_exercise("03")
-def check_attention_head(fn: Callable[..., Any]) -> CheckResult:
-    """``fn(x [B, T, C], W_q, W_k, W_v [C, head_size]) -> out [B, T, head_size]`` with q = x @ W_q
-    (and so on), compared with ``scaled_dot_product_attention(q, k, v, is_causal=True)``."""
-    cases = []
-    for seed, (B, T, C, hs) in enumerate([(1, 4, 6, 3), (2, 6, 8, 4), (2, 8, 6, 2)]):
-        x, W_q, W_k, W_v = _randn(seed, (B, T, C), (C, hs), (C, hs), (C, hs))
-        expected = F.scaled_dot_product_attention(x @ W_q, x @ W_k, x @ W_v, is_causal=True)
-        cases.append(Case((x, W_q, W_k, W_v), expected))
-    hint = (
-        "scores = q @ k.transpose(-2, -1) / sqrt(head_size): did you divide by sqrt(head_size), not "
-        "sqrt(C)? Then mask the future, softmax over the last dim, and multiply by v"
-    )
-    return _run("attention_head", fn, cases, hint)
 
 
 @_exercise("03")
@@ -249,9 +276,9 @@ def check_multi_head(fn: Callable[..., Any]) -> CheckResult:
         weights = [linear.weight.detach().clone() for linear in _attention_linears(attn)]
         cases.append(Case((x, *weights, n_head), out[0] if isinstance(out, tuple) else out))
     hint = (
-        "split x @ W_qkv.T into q, k, v (C wide each), each into heads with .view(B, T, n_head, C // n_head)"
-        ".transpose(1, 2); scale by sqrt(C // n_head); after attention transpose back before reshaping "
-        "to [B, T, C], then multiply by W_proj.T"
+        "one product gives q, k and v side by side; cut each into n_head heads of C // n_head numbers, let "
+        "every head attend on its own, scaled by its own width, put the heads side by side again in their "
+        "order, then apply the output projection"
     )
     return _run("multi_head", fn, cases, hint)
 
@@ -261,10 +288,13 @@ def check_apply_temperature(fn: Callable[..., Any]) -> CheckResult:
     """``fn(logits [B, V], temperature > 0) -> probs [B, V]``, compared with
     ``torch.softmax(logits / temperature, dim=-1)`` (what ``generation.sample_next`` samples from)."""
     cases = []
-    for seed, t in enumerate([2.0, 0.5, 1.0, 0.1]):
+    for seed, t in enumerate([2.0, 0.5, 1.0, 0.1, 3.0]):
         logits = 2 * _randn(seed, (2, 7))[0]
         cases.append(Case((logits, t), torch.softmax(logits / t, dim=-1)))
-    hint = "divide the logits by the temperature (not multiply), then softmax over the last dim"
+    hint = (
+        "the temperature divides the scores (it does not multiply them) before they become probabilities "
+        "over the vocabulary: below 1 the likely tokens get likelier"
+    )
     return _run("apply_temperature", fn, cases, hint)
 
 
@@ -275,7 +305,10 @@ def check_perplexity(fn: Callable[..., Any]) -> CheckResult:
     from .metrics import perplexity
 
     cases = [Case((loss,), perplexity(loss)) for loss in (0.0, 1.2, 2.5, 4.17, 0.05)]
-    hint = "the loss is in nats (natural log), so perplexity = e ** loss, math.exp(loss)"
+    hint = (
+        "perplexity is the number of equally likely choices that would give the same loss; the loss is a "
+        "natural logarithm (nats), so undo that logarithm"
+    )
     return _run("perplexity", fn, cases, hint, atol=1e-9, rtol=1e-6)
 
 
@@ -289,11 +322,12 @@ def check_loss_at_time(fn: Callable[..., Any]) -> CheckResult:
         n = rng.randint(2, 7)
         times = list(itertools.accumulate(round(rng.uniform(0.5, 10.0), 1) for _ in range(n)))
         losses = sorted((round(rng.uniform(1.0, 4.5), 3) for _ in range(n)), reverse=True)
-        t = times[rng.randrange(n)] if k == 1 else round(rng.uniform(times[0], times[-1]), 2)
+        inside = round(rng.uniform(times[0], times[-1]), 2)
+        t = {1: times[rng.randrange(n)], 2: times[0], 3: times[-1]}.get(k, inside)  # 2, 3: the ends
         cases.append(Case((times, losses, t), float(np.interp(t, times, losses))))
     hint = (
-        "find the two points with times[i] <= t <= times[i+1] and go the fraction "
-        "(t - times[i]) / (times[i+1] - times[i]) of the way from losses[i] to losses[i+1]"
+        "a straight line between the two recorded points around t, by time rather than by index; t may be "
+        "a recorded time itself, the first or the last"
     )
     return _run("loss_at_time", fn, cases, hint, atol=1e-9, rtol=1e-9)
 
@@ -312,5 +346,72 @@ def check_grid_runs(fn: Callable[..., Any]) -> CheckResult:
     ]
     grids += [{k: [rng.randint(0, 9) for _ in range(rng.randint(1, 3))] for k in "abc"} for _ in range(2)]
     cases = [Case((grid,), solutions.grid_runs(grid)) for grid in grids]
-    hint = "itertools.product(*grid.values()) gives the combinations in this order; zip each with the keys"
+    hint = (
+        "every combination of one value per key, the first key changing slowest, like nested for loops in "
+        "the keys' order; each run a dict with every key"
+    )
     return _run("grid_runs", fn, cases, hint)
+
+
+# The second hints, the shape of the code, printed by hint(NAME) only; the first is in each check above.
+SHAPE_HINTS.update(
+    {
+        "count_pairs": (
+            "counts = {}\n"
+            "for pair in <each id with the one after it: zip of the list and the list without its first id>:\n"
+            "    counts[pair] = <one more than before, 0 the first time>\n"
+            "return counts"
+        ),
+        "merge": (
+            "out, i = [], 0\n"
+            "while i < len(ids):\n"
+            "    if <there is an id after ids[i], and the two are the pair>: append new_id, i += 2\n"
+            "    else: append ids[i], i += 1\n"
+            "return out"
+        ),
+        "bits_per_char": "return <loss times the tokens: nats of the whole text> / <the characters> / math.log(2)",
+        "rnn_step": "return torch.tanh(<x times W_ih transposed> + b_ih + <h times W_hh transposed> + b_hh)",
+        "lstm_step": (
+            "gates = <the two products and both biases, as in rnn_step>   # [B, 4H]\n"
+            "i, f, g, o = gates.chunk(4, dim=-1)\n"
+            "<sigmoid on i, f and o; tanh on g>\n"
+            "c_next = <f times the old c> + <i times g>\n"
+            "h_next = <o times tanh of c_next>\n"
+            "return h_next, c_next"
+        ),
+        "gru_step": (
+            "r_x, z_x, n_x = (x @ W_ih.T + b_ih).chunk(3, dim=-1)\n"
+            "r_h, z_h, n_h = <the same for h, W_hh and b_hh>\n"
+            "r, z = <sigmoid of r_x + r_h>, <sigmoid of z_x + z_h>\n"
+            "n = torch.tanh(n_x + <r times n_h>)\n"
+            "return <(1 - z) times n> + <z times h>"
+        ),
+        "causal_average": (
+            "weights = torch.tril(torch.ones(T, T))   # row t: ones at 0..t\n"
+            "weights = <each row divided by its sum>\n"
+            "return weights @ x"
+        ),
+        "masked_softmax": (
+            "future = <a T x T bool tensor, True above the diagonal: torch.ones(...).triu(diagonal=1)>\n"
+            "return scores.masked_fill(future, <a score whose exp is exactly 0>).softmax(dim=<the columns>)"
+        ),
+        "multi_head": (
+            "q, k, v = (x @ W_qkv.T).split(C, dim=-1)\n"
+            "each of them: .view(B, T, n_head, hd).transpose(1, 2)   # [B, n_head, T, hd], hd = C // n_head\n"
+            "y = <masked softmax of q @ k.transpose(-2, -1) / math.sqrt(hd)> @ v\n"
+            "y = <y with heads and time swapped back>.reshape(B, T, C)\n"
+            "return y @ W_proj.T"
+        ),
+        "apply_temperature": "return <softmax over the last dim of the logits divided by the temperature>",
+        "perplexity": "return <e to the power of the loss: the math module has it>",
+        "loss_at_time": (
+            "for t0, t1, l0, l1 in <neighbouring pairs of times and of losses, zipped>:\n"
+            "    if t0 <= t <= t1:\n"
+            "        return l0 + (l1 - l0) * <the fraction of the way from t0 to t1>"
+        ),
+        "grid_runs": (
+            "combinations = <the Cartesian product of the value lists, in key order: itertools has it>\n"
+            "return [dict(zip(<the keys>, values)) for values in combinations]"
+        ),
+    }
+)

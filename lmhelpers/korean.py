@@ -1,6 +1,7 @@
-"""한국어 카탈로그: the Korean words, messages and exercise hints, looked up by :mod:`lmhelpers.language`.
+"""한국어 카탈로그: the Korean words and messages, looked up by :mod:`lmhelpers.language`.
 
-The sentences of the written readings are in :mod:`lmhelpers.korean_sentences`.
+The sentences of the written readings are in :mod:`lmhelpers.korean_sentences`, the exercise hints in
+:mod:`lmhelpers.korean_exercises`.
 
 Written for Korean learners, not word for word: a technical term appears in Korean with its English name
 in parentheses where a learner first meets it (글자당 비트 수(bits per character)). Sentences are built
@@ -118,6 +119,15 @@ WORDS = {
     "temperature": "온도",
     "seed": "시드",
     # exercise checks
+    "your GPT": "직접 만든 GPT",
+    "the package's GPT": "패키지의 GPT",
+    "block": "블록",
+    "step": "스텝",
+    "above the full block": "온전한 블록보다 높은 만큼",
+    "the full block": "온전한 블록",
+    "no residual connections": "잔차 연결 없음",
+    "no LayerNorm": "LayerNorm 없음",
+    "post-LayerNorm": "사후 LayerNorm(post-LayerNorm)",
     "not written yet: your function raises NotImplementedError": (
         "아직 작성하지 않았습니다: 함수가 NotImplementedError를 냅니다"
     ),
@@ -165,6 +175,30 @@ PATTERNS = [
         r"최대 절대 차이 \1 (위치 \2): 내 값 \3, 기대값 \4 (허용 오차 \5)",
     ),
     (r"your function raised (.*)", r"함수에서 오류가 났습니다: \1"),
+    (
+        r"not written yet: (\S+) raises NotImplementedError",
+        r"아직 작성하지 않았습니다: \1에서 NotImplementedError가 납니다",
+    ),
+    (
+        r"your module has no (.*): name its layers as the exercise says",
+        r"모듈에 다음이 없습니다: \1. 층(layer) 이름을 문제에서 말한 대로 지으세요",
+    ),
+    (
+        r"your module has parameters the package's has not: (.*)",
+        r"패키지 모듈에는 없는 파라미터가 있습니다: \1",
+    ),
+    (
+        r"(\S+) is (\[.*\]) in your module, (\[.*\]) in the package's",
+        r"\1의 모양이 직접 만든 모듈에서는 \2, 패키지 모듈에서는 \3입니다",
+    ),
+    (
+        r"your module has (\S+) parameters, the package's (\S+) \(a tied matrix counts once\)",
+        r"직접 만든 모듈의 파라미터는 \1개, 패키지 모듈은 \2개입니다(묶인(tied) 행렬은 한 번만 셉니다)",
+    ),
+    (
+        r"(\S+) must be a class, a subclass of nn.Module, not (.*)",
+        r"\1: nn.Module을 상속한 클래스여야 합니다. 받은 것: \2",
+    ),
     (r"expected (.*), got (.*) \(off by (.*)\)", r"기대값 \1, 내 값 \2 (차이 \3)"),
     (
         r"expected (\S+), got (\S+) \(difference (\S+); tolerance (.*)\)",
@@ -184,6 +218,18 @@ MESSAGES = {
     "solution": "풀이: <code>{name}</code> (눌러서 열기)",
     "matches": "일치: {name} (최대 차이 {diff:.1g})",
     "matches_exactly": "일치: {name} (완전히 같음)",
+    "check_more_hint": '두 번째 힌트(코드의 뼈대)가 필요하면 새 셀에서 실행하세요: hint("{name}")',
+    "using_yours": "직접 만든 {name}: 검사를 통과했습니다. 아래 셀들은 이것을 씁니다",
+    "gpt_same": "{steps:,} 스텝 뒤 두 검증 손실의 차이는 {gap:.2g} nats로 0.05 이내입니다. 같은 모델을 같은 방식으로 "
+    "학습한 것입니다. 남은 차이는 부동소수점 반올림 오차입니다. 패키지의 융합된 어텐션은 같은 수를 다른 순서로 "
+    "더하고, 학습하는 동안 그런 차이가 조금씩 커집니다.",
+    "gpt_close": "{steps:,} 스텝 뒤 두 검증 손실의 차이는 {gap:.3f} nats로 0.05 이내입니다. 같은 모델을 같은 방식으로 "
+    "학습했지만, 드롭아웃(dropout)이 두 모델에서 서로 다른 마스크를 뽑기 때문에 작은 차이가 남습니다.",
+    "gpt_differs": "{steps:,} 스텝 뒤 두 검증 손실의 차이는 {gap:.3f} nats로 0.05보다 큽니다. 두 모델이 같은 계산을 "
+    "하지 않습니다. 위의 검사를 다시 실행해 보세요.",
+    "deep_best": "{steps:,} 스텝 뒤 검증 손실이 가장 낮은 것은 {best}입니다({loss:.3f}).",
+    "using_reference": "참고: 직접 만든 {name}: 아직 검사를 통과하지 못했습니다(이유는 위의 검사 결과에 있습니다). 그래서 "
+    "아래 셀들은 그 자리에 lmhelpers.solutions의 참고 답안을 씁니다. 직접 만든 것을 완성한 뒤 이 셀을 다시 실행하세요.",
     "text": "텍스트: `{text}`",
     "n_tokens": "토큰 {n}개",
     "cannot_encode": "인코딩할 수 없습니다: {detail}",
@@ -289,33 +335,18 @@ MESSAGES = {
     "있으니, 같은 명령을 다시 실행하면 여기서 이어서 학습합니다.",
     "interrupted_cli_nothing_saved": "멈췄습니다(Ctrl-C). 앞서 저장한 체크포인트와 기록은 그대로 있습니다. 같은 "
     "명령을 다시 실행하면 마지막 체크포인트가 있을 때 거기서 이어서 학습합니다.",
-}
-
-
-# Hints of the exercises (lmhelpers.exercises), by exercise name.
-HINTS = {
-    "transformer_params": "블록마다 LayerNorm 두 개(이득, bias가 있으면 이동), q/k/v와 출력 투영(4 C^2), MLP(8 C^2), "
-    "bias가 있으면 그 편향들. 그다음 토큰 표와 위치 표, 마지막 LayerNorm, 그리고 묶여(tied) 있지 않을 때만 헤드(편향 없음)",
-    "logits_bytes": "위치마다, 배치의 행마다, 어휘 하나당 float32 점수 하나: 하나에 4바이트",
-    "count_pairs": "각 id를 바로 다음 id와 짝지어(zip(ids, ids[1:])) 쌍마다 세세요",
-    "merge": "왼쪽에서 오른쪽으로 가면서, 쌍을 바꾼 뒤에는 그 두 id를 모두 건너뛰세요. 그래서 [1, 1, 1]에 (1, 1)을 "
-    "적용하면 [9, 1]이 됩니다. 나머지 id는 마지막 것까지 그대로 옮기세요",
-    "bits_per_char": "전체 nats = 손실 x 토큰 수. 이를 글자 수로 나누고, 다시 ln 2로 나누세요(1비트는 ln 2 nats)",
-    "rnn_step": "h_next = tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh): 가중치는 [출력, 입력] 모양으로 저장됩니다. 편향 "
-    "두 개를 모두 더하세요",
-    "lstm_step": "PyTorch는 네 게이트 블록을 입력 i, 망각 f, 셀 후보 g, 출력 o 순서로 쌓습니다(gates.chunk(4, dim=-1)). "
-    "i, f, o에는 시그모이드, g에는 tanh. c_next = f*c + i*g, h_next = o*tanh(c_next)",
-    "causal_average": "weights = torch.tril(torch.ones(T, T))의 각 행을 그 합으로 나눈 뒤 weights @ x",
-    "masked_softmax": "소프트맥스 전에 미래(열 > 행: torch.ones(T, T).triu(diagonal=1))를 -inf로 채우세요. 대각선은 "
-    "남겨 두세요(토큰은 자기 자신을 볼 수 있습니다). 소프트맥스는 dim=-1로",
-    "attention_head": "scores = q @ k.transpose(-2, -1) / sqrt(head_size): sqrt(C)가 아니라 sqrt(head_size)로 "
-    "나눴나요? 그다음 미래를 가리고, 마지막 차원으로 소프트맥스, 그리고 v를 곱하세요",
-    "multi_head": "x @ W_qkv.T를 q, k, v(각각 C 너비)로 나누고, 각각을 .view(B, T, n_head, C // n_head)"
-    ".transpose(1, 2)로 헤드별로 나누세요. sqrt(C // n_head)로 나누고, 어텐션 뒤에는 [B, T, C]로 되돌리기 전에 "
-    "transpose로 되돌린 다음 W_proj.T를 곱하세요",
-    "apply_temperature": "로짓을 온도로 나누세요(곱하지 말고). 그다음 마지막 차원으로 소프트맥스",
-    "perplexity": "손실은 nats(자연로그) 단위이므로 퍼플렉서티 = e ** loss, 즉 math.exp(loss)",
-    "loss_at_time": "times[i] <= t <= times[i+1]인 두 점을 찾아, losses[i]에서 losses[i+1]까지 "
-    "(t - times[i]) / (times[i+1] - times[i])만큼 가세요",
-    "grid_runs": "itertools.product(*grid.values())가 이 순서로 조합을 줍니다. 각 조합을 키와 zip하세요",
+    # 02: 손으로 쓰는 학습 루프
+    "loop_init": "학습 전 모델의 손실: {loss:.3f} nats. ln(vocab_size) = ln({vocab}) = {ln:.3f}",
+    "loop_eval": "고정 배치에서의 검증 손실: 학습 전 모델 {untrained:.3f}, 바이그램(bigram) {bigram:.3f} nats",
+    "loop_step": "스텝 {step}: 손실 {loss:.3f}, 학습률 {lr:.2e}, 기울기 노름 {norm:.2f}",
+    "bigram_floor": "같은 배치에서 바이그램 하한: {bigram:.3f} nats, 이 모델: {loss:.3f} nats ({verdict})",
+    "bigram_beaten": "모든 모델이 그래야 하듯 하한보다 낮습니다",
+    "bigram_not_beaten": "아직 하한보다 낮지 않습니다. 빈도표로도 배울 수 있는 것 이상은 배우지 못했습니다",
+    "clip_norm": "{T:>3} 스텝에 걸쳐 펼쳤을 때: 기울기 노름 {norm:>12,.1f}",
+    "clip_run": "{label}: 가장 큰 기울기 노름 {norm:,.0f}, 한 스텝에서 가중치가 바뀐 가장 큰 크기 {change:,.3g}, "
+    "{steps} 스텝 뒤 손실 {loss:.3f}",
+    "clip_without": "자르기 없이",
+    "clip_with": "노름 {clip:g}로 자르기(clipping)",
+    "context_header": "| 문맥 길이 T | LSTM, 토큰당 µs | Transformer, 토큰당 µs |",
+    "context_seconds": "{device}에서 {seconds:.1f}초 동안 잼",
 }

@@ -80,6 +80,18 @@ MESSAGES = {
     "solution": "Solution: <code>{name}</code> (click to open)",
     "matches": "matches {name} (max difference {diff:.1g})",
     "matches_exactly": "matches {name} (identical)",
+    "check_more_hint": 'a second hint, the shape of the code: run hint("{name}") in a new cell',
+    "using_yours": "your {name} passes its check: the cells below use it",
+    "gpt_same": "After {steps:,} steps the two validation losses differ by {gap:.2g} nats, within 0.05: the same "
+    "model, trained the same way. What is left is float rounding: the package's fused attention adds the same "
+    "numbers in another order, and training lets such differences grow a little.",
+    "gpt_close": "After {steps:,} steps the two validation losses differ by {gap:.3f} nats, within 0.05: the same "
+    "model, trained the same way; dropout draws different masks in each, hence the small gap.",
+    "gpt_differs": "After {steps:,} steps the two validation losses differ by {gap:.3f} nats, more than 0.05: the "
+    "two models do not compute the same thing. Run the checks above again.",
+    "deep_best": "After {steps:,} steps the lowest validation loss is {best}'s ({loss:.3f}).",
+    "using_reference": "note: your {name} does not pass its check yet (its check above says why), so the cells "
+    "below use the reference {name} from lmhelpers.solutions in its place. Finish yours and run this cell again.",
     # tokenizer comparison and preset recommendation
     "text": "Text: `{text}`",
     "n_tokens": "{n} tokens",
@@ -174,6 +186,22 @@ MESSAGES = {
     "step; the same command continues from it.",
     "interrupted_cli_nothing_saved": "Stopped (Ctrl-C). Checkpoints and records written before are kept; the "
     "same command continues from the last checkpoint, if there is one.",
+    # 02: the training loop by hand
+    "loop_init": "loss of the untrained model: {loss:.3f} nats; ln(vocab_size) = ln({vocab}) = {ln:.3f}",
+    "loop_eval": "validation loss on the fixed batches: untrained {untrained:.3f}, bigram {bigram:.3f} nats",
+    "loop_step": "step {step}: loss {loss:.3f}, learning rate {lr:.2e}, gradient norm {norm:.2f}",
+    "bigram_floor": "the bigram floor on the same batches: {bigram:.3f} nats; this model: {loss:.3f} nats "
+    "({verdict})",
+    "bigram_beaten": "below the floor, as every model must be",
+    "bigram_not_beaten": "not below it yet: it has learned nothing a table of counts could not",
+    "clip_norm": "unrolled over {T:>3} steps: gradient norm {norm:>12,.1f}",
+    "clip_run": "{label}: largest gradient norm {norm:,.0f}, largest change of the weights in one step "
+    "{change:,.3g}, loss after {steps} steps {loss:.3f}",
+    "clip_without": "without clipping",
+    "clip_with": "clipped to norm {clip:g}",
+    # 03: time per token against context length
+    "context_header": "| context length T | LSTM, µs per token | Transformer, µs per token |",
+    "context_seconds": "measured on {device} in {seconds:.1f} s",
 }
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 # ------------------------------------------------------------------------------ 00: sizes
 BYTES_PER_FLOAT32 = 4
@@ -87,6 +88,15 @@ def lstm_step(
     return h_next, c_next
 
 
+def gru_step(x: Tensor, h: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+    """One GRU step with PyTorch's weight layout: three gate blocks stacked as (reset, update, new)."""
+    r_x, z_x, n_x = (x @ W_ih.T + b_ih).chunk(3, dim=-1)  # the input's share of each gate
+    r_h, z_h, n_h = (h @ W_hh.T + b_hh).chunk(3, dim=-1)  # the state's share, kept apart for n
+    r, z = torch.sigmoid(r_x + r_h), torch.sigmoid(z_x + z_h)
+    n = torch.tanh(n_x + r * n_h)  # the reset gate scales the state's part, its bias included
+    return (1 - z) * n + z * h  # z near 1 keeps the old state
+
+
 # ------------------------------------------------------------------------------ 03: attention
 def causal_average(x: Tensor) -> Tensor:
     """y[t] = mean of x[0..t] along the time axis (-2), as one matrix product."""
@@ -101,13 +111,6 @@ def masked_softmax(scores: Tensor) -> Tensor:
     T = scores.size(-1)
     future = torch.ones(T, T, dtype=torch.bool, device=scores.device).triu(diagonal=1)
     return scores.masked_fill(future, float("-inf")).softmax(dim=-1)  # exp(-inf) = 0 exactly
-
-
-def attention_head(x: Tensor, W_q: Tensor, W_k: Tensor, W_v: Tensor) -> Tensor:
-    """One head of causal self-attention; x [B, T, C], each W [C, head_size]."""
-    q, k, v = x @ W_q, x @ W_k, x @ W_v  # [B, T, head_size]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # [B, T, T]; the scale keeps softmax soft
-    return masked_softmax(scores) @ v
 
 
 def multi_head(x: Tensor, W_qkv: Tensor, W_proj: Tensor, n_head: int) -> Tensor:
@@ -128,6 +131,100 @@ def multi_head(x: Tensor, W_qkv: Tensor, W_proj: Tensor, n_head: int) -> Tensor:
 def apply_temperature(logits: Tensor, temperature: float) -> Tensor:
     """Probabilities over the last dim after dividing the scores by the temperature (> 0)."""
     return (logits / temperature).softmax(dim=-1)  # T < 1 sharpens, T > 1 flattens
+
+
+# ------------------------------------------------------------------------------ 03: the GPT, module by module
+# The names of the layers (query, key, value, heads, proj, fc, ln_1, attn, ln_2, mlp, tok_emb, pos_emb,
+# blocks, ln_f, lm_head) are the ones the checks load the package's weights into.
+class Head(nn.Module):
+    """One head of causal self-attention: x [B, T, n_embd] -> [B, T, head_size]."""
+
+    def __init__(self, cfg, head_size):
+        super().__init__()
+        self.query = nn.Linear(cfg.n_embd, head_size, bias=cfg.bias)  # what each token looks for
+        self.key = nn.Linear(cfg.n_embd, head_size, bias=cfg.bias)  # what each token offers
+        self.value = nn.Linear(cfg.n_embd, head_size, bias=cfg.bias)  # what it passes on when chosen
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        T = x.size(1)
+        q, k, v = self.query(x), self.key(x), self.value(x)  # [B, T, head_size] each
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # [B, T, T], divided by sqrt(head_size)
+        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)  # column > row
+        weights = scores.masked_fill(future, float("-inf")).softmax(dim=-1)  # each row sums to 1
+        return self.dropout(weights) @ v
+
+
+class MultiHeadAttention(nn.Module):
+    """``n_head`` heads side by side, each ``n_embd // n_head`` wide, then the output projection."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        head_size = cfg.n_embd // cfg.n_head  # the heads share the width: n_head slices of n_embd
+        self.heads = nn.ModuleList(Head(cfg, head_size) for _ in range(cfg.n_head))
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)  # mixes what the heads found
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        y = torch.cat([head(x) for head in self.heads], dim=-1)  # [B, T, n_embd]: the heads side by side
+        return self.dropout(self.proj(y))
+
+
+class FeedForward(nn.Module):
+    """The MLP of a block: each position on its own, widened 4x, GELU, and back to n_embd."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """A pre-LayerNorm residual block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x))."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = MultiHeadAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = FeedForward(cfg)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))  # the branch reads a normalised copy; the stream is only added to
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+class GPT(nn.Module):
+    """The whole model: token + position embeddings, the blocks, a final LayerNorm, tied output weights."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.config = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.pos_emb = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        if cfg.tie_weights:
+            self.lm_head.weight = self.tok_emb.weight  # one matrix reads tokens in and scores them out
+
+    def forward(self, idx, targets=None):
+        T = idx.size(1)
+        positions = self.pos_emb(torch.arange(T, device=idx.device))  # [T, n_embd]: the first T places
+        x = self.drop(self.tok_emb(idx) + positions)  # [B, T, n_embd]
+        for block in self.blocks:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))  # [B, T, vocab_size]
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+        return logits, loss
 
 
 # ------------------------------------------------------------------------------ 04: comparing runs

@@ -125,7 +125,7 @@ def test_each_exercise_cell_says_not_yet_to_the_stub_and_correct_to_the_solution
 
 
 # ------------------------------------------------------------------------------ 01: BPE by hand
-HAND_BUILT = ("bpe-bytes", "bpe-count", "bpe-top", "bpe-merge", "bpe-split", "bpe-hand")
+HAND_BUILT = ("bpe-bytes", "bpe-count", "bpe-top", "ex-merge", "bpe-merge", "bpe-split", "bpe-hand")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -63,13 +64,30 @@ def test_hand_built_pieces_are_checked_against_the_real_modules(nb):
 
 def test_every_exercise_of_02_has_a_stub_a_check_and_a_folded_solution(nb):
     names = sorted(e.name for e in EXERCISES.values() if e.notebook == "02")
-    assert names == ["lstm_step", "rnn_step"]
+    assert names == ["gru_step", "lstm_step", "rnn_step"]
     code = _code(nb)
     for name in names:
         stub = next(i for i, s in enumerate(code) if s.startswith(f"def {name}("))
         assert 'raise NotImplementedError("your code here")' in code[stub]
         assert f"check_{name}({name})" in code[stub]
         assert code[stub + 1].strip() == f'nbh.solution("{name}")'
+
+
+def test_each_task_comes_before_any_cell_that_answers_it(nb):
+    """The stub of an exercise comes before every cell that uses or shows its answer, and no code cell
+    before the stub holds a line of the reference solution."""
+    from test_exercises import _solution_lines
+
+    code = _code(nb)
+    for name in ("rnn_step", "lstm_step", "gru_step"):
+        stub = next(i for i, s in enumerate(code) if s.startswith(f"def {name}("))
+        for line in _solution_lines(name):
+            assert not any(line in s for s in code[:stub]), f"{name}: {line!r} shown before its task"
+    uses = {"rnn_step": 'assert_close("nn.RNNCell"', "lstm_step": 'assert_close("nn.LSTMCell"'}
+    for name, use in uses.items():
+        stub = next(i for i, s in enumerate(code) if s.startswith(f"def {name}("))
+        assert stub < next(i for i, s in enumerate(code) if use in s)
+        assert f'yours_or_reference("{name}", {name})' in "\n".join(code[stub:])
 
 
 def test_closing_summary_exercises_and_the_next_notebook(nb):
@@ -119,3 +137,96 @@ def test_a_wrong_leak_iters_stops_in_the_validation_cell(nb, tmp_path, bad):
         ParameterError, match=r"parameter leak_iters=.* is invalid: None or a positive integer"
     ):
         _validate(nb, tmp_path, leak_iters=bad)
+
+
+# ------------------------------------------------------------------------------ the training loop, by hand
+LOOP = ["loop-batch", "loop-init", "loop-eval", "loop-step"]
+
+
+def _loop_namespace(**settings) -> dict:
+    """What 02 has defined when its training-loop cells run, at the smoke size, on a small text."""
+    import torch
+    from torch import nn
+
+    import lmhelpers
+    from lmhelpers.config import make_config
+    from lmhelpers.data import TokenDataset
+    from lmhelpers.exercises import assert_close
+    from lmhelpers.tokenizers import train_tokenizer
+
+    text = "First Citizen:\nBefore we proceed any further, hear me speak.\nAll:\nSpeak, speak.\n" * 40
+    tokenizer = train_tokenizer("char", text, 100)
+    dataset = TokenDataset.from_text(text[:2500], text[2500:], tokenizer)
+    config = make_config("smoke", arch="lstm", device="cpu", **settings)
+    config = config.override(**{"model.vocab_size": tokenizer.vocab_size})
+    prepared = SimpleNamespace(dataset=dataset, tokenizer=tokenizer)
+    return {
+        "torch": torch,
+        "nn": nn,
+        "lmhelpers": lmhelpers,
+        "assert_close": assert_close,
+        "config": config,
+        "prepared": prepared,
+    }
+
+
+def _run_cells(nb, ids, namespace, replace=None):
+    for cell_id in ids:
+        source = _cell(nb, cell_id).source
+        if replace and replace[0] in source:
+            source = source.replace(*replace)
+        exec(compile(source, cell_id, "exec"), namespace)
+    return namespace
+
+
+def test_the_training_loop_is_written_out_before_trainer_takes_over(nb):
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source]
+    assert headings.index("## The training loop, by hand") < headings.index("## Training")
+    assert headings.index("### Why `grad_clip`: exploding gradients") < headings.index("## Training")
+    code = "\n".join(_code(nb))
+    for real in ("TokenDataset.get_batch", "Trainer.evaluate"):
+        assert f'assert_close("{real}"' in code
+    assert 'f"Trainer.train_step, the weights after {k} steps"' in code
+    assert (
+        "clip_grad_norm_" in _cell(nb, "loop-step").source and "clip_grad_norm_" in _cell(nb, "clip").source
+    )
+
+
+def test_the_hand_written_loop_matches_trainer_and_the_bigram_is_counted_right(nb, capsys):
+    import math
+
+    import torch
+
+    ns = _run_cells(nb, LOOP, _loop_namespace())
+    out = capsys.readouterr().out
+    for real in (
+        "TokenDataset.get_batch",
+        "Trainer.evaluate",
+        "Trainer.train_step, the weights after 5 steps",
+    ):
+        assert f"matches {real}" in out
+    train = torch.tensor([0, 1, 0, 1, 0, 2])  # pairs: (0,1) twice, (1,0) twice, (0,2) once
+    x, y = torch.tensor([[0, 0, 1]]), torch.tensor([[1, 2, 2]])
+    brute = -(math.log((2 + 1) / (3 + 3)) + math.log((1 + 1) / (3 + 3)) + math.log((0 + 1) / (2 + 3))) / 3
+    assert ns["bigram_loss"](train, x, y, 3) == pytest.approx(brute)
+    assert ns["bigram"] < ns["untrained"]  # counting pairs already beats knowing nothing
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [
+        ("    if step < t.warmup_iters:", "    if False:"),  # no warm-up
+        ("(step + 1) / (t.warmup_iters + 1)", "step / t.warmup_iters"),  # warm-up off by one
+        ('"weight_decay": t.weight_decay}', '"weight_decay": 0.0}'),  # no weight decay on the matrices
+        ("    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)", "    norm = 0.0"),
+    ],
+    ids=["no-warmup", "warmup-off-by-one", "no-weight-decay", "no-clipping"],
+)
+def test_a_wrong_step_by_hand_does_not_match_trainer(nb, bug):
+    settings = {"grad_clip": 0.05} if bug[1] == "    norm = 0.0" else {}  # small enough to clip every step
+    ns = _run_cells(nb, LOOP[:3], _loop_namespace(**settings))
+    source = _cell(nb, "loop-step").source.replace(*bug)
+    assert source != _cell(nb, "loop-step").source
+    source = source.replace("norm.item()", "float(norm)")
+    with pytest.raises(AssertionError, match="does not match Trainer.train_step"):
+        exec(compile(source, "loop-step", "exec"), ns)

@@ -25,6 +25,7 @@ NB = Path(__file__).resolve().parents[1] / "notebooks" / "03_transformer.ipynb"
 BUILD = [
     "average-loop",
     "average-matrix",
+    "exercise-masked-softmax",  # the stub: the reference stands in for it
     "average-softmax",
     "one-head-scale",
     "one-head",
@@ -92,9 +93,11 @@ def test_sections_come_in_the_lesson_order_and_end_with_the_next_notebook(nb):
         "## Parameters",
         "## Data and tokenizer",
         "## Self-attention, step by step",
-        "## The model",
+        "## Build the GPT yourself",
         "## Why the model needs positions",
         "## Training",
+        "## Your GPT, trained",
+        "## Why residual connections and LayerNorm",
         "## What the trained model attends to",
         "## Samples",
         "## The key/value cache",
@@ -111,9 +114,10 @@ def test_sections_come_in_the_lesson_order_and_end_with_the_next_notebook(nb):
 def test_checked_exercises_are_a_stub_its_check_and_its_folded_solution(nb):
     code = [c for c in nb.cells if c.cell_type == "code"]
     stubs = [i for i, c in enumerate(code) if 'raise NotImplementedError("your code here")' in c.source]
-    assert 3 <= len(stubs) <= 4
-    for i in stubs:
-        name = re.match(r"def (\w+)\(", code[i].source).group(1)
+    names = [re.search(r"^(?:def|class) (\w+)\(", code[i].source, re.M).group(1) for i in stubs]
+    modules = ["Head", "MultiHeadAttention", "FeedForward", "Block", "GPT"]  # built in this order
+    assert names == ["masked_softmax", "multi_head", *modules, "apply_temperature"]
+    for i, name in zip(stubs, names):
         assert EXERCISES[name].notebook == "03"
         assert '"""' in code[i].source  # a docstring says what to write
         assert f"from lmhelpers.exercises import check_{name}" in code[i + 1].source
@@ -121,6 +125,43 @@ def test_checked_exercises_are_a_stub_its_check_and_its_folded_solution(nb):
         assert code[i + 2].source.strip() == f'nbh.solution("{name}")'
     text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert text.count("(open-ended)") >= 1
+
+
+def test_the_attention_exercises_are_asked_before_the_cells_that_answer_them(nb):
+    """masked_softmax comes before step 3's masked softmax and step 4's `attend`; multi_head before the
+    package's CausalSelfAttention is shown; no earlier code cell holds a line of either solution."""
+    from test_exercises import _solution_lines
+
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+
+    def first(text):
+        return next(i for i, s in enumerate(code) if text in s)
+
+    for name, answers in {
+        "masked_softmax": ['yours_or_reference("masked_softmax", masked_softmax)', "def attend("],
+        "multi_head": [
+            "nbh.show_source(lmhelpers.transformer.CausalSelfAttention)",
+            "def multi_head_by_hand(",
+        ],
+    }.items():
+        stub = first(f"def {name}(")
+        assert all(stub < first(answer) for answer in answers), name
+        for line in _solution_lines(name):
+            assert not any(line in s for s in code[:stub]), f"{name}: {line!r} shown before its task"
+
+
+@pytest.mark.parametrize("name", ["Head", "MultiHeadAttention", "FeedForward", "Block", "GPT"])
+def test_each_module_is_asked_for_before_any_cell_shows_it(nb, name):
+    """The task (a markdown cell naming the module) comes first; no earlier cell defines or shows it."""
+    at = next(i for i, c in enumerate(nb.cells) if re.search(rf"^class {name}\(", c.source, re.M))
+    stub = nb.cells[at]
+    assert 'raise NotImplementedError("your code here")' in stub.source
+    task = nb.cells[at - 1]
+    assert task.cell_type == "markdown" and f"`{name}(cfg" in task.source
+    for cell in nb.cells[:at]:
+        assert f"class {name}(" not in cell.source and f'solution("{name}")' not in cell.source
+    first_use = [i for i, c in enumerate(nb.cells) if f'yours_or_reference("{name}"' in c.source]
+    assert all(i > at for i in first_use)
 
 
 def test_measured_figures_are_computed_not_written(nb):
@@ -167,3 +208,21 @@ def test_attention_without_positions_cannot_tell_the_order(nb, capsys):
     bag = ("block.ln_1(tokens", "block.ln_1(model.pos_emb(torch.arange(len(ids))) + tokens")
     with pytest.raises(AssertionError, match="does not match the outputs of the original order"):
         _run(nb, POSITIONS[:1], ns, replace=bag)
+
+
+def test_time_per_token_is_measured_next_to_the_complexity_table(nb):
+    from torch import nn
+
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source]
+    at = headings.index("### Time per token against context length")
+    assert headings.index("## The key/value cache: the same tokens, less work") < at
+    assert at < headings.index("## The checkpoint")
+    table = _cell(nb, "context-text").source
+    for entry in ("sequential operations", "maximum path length", "cost per layer", "O(T·d²)", "O(T²·d)"):
+        assert entry in table
+    namespace = {"torch": torch, "lmhelpers": lmhelpers, "nbh": nbh}
+    namespace["trainer"] = SimpleNamespace(model=nn.Linear(1, 1))  # only its device is read
+    exec(compile(_cell(nb, "context-time").source, "context-time", "exec"), namespace)
+    lstm, transformer = namespace["per_token"]["lstm"], namespace["per_token"]["transformer"]
+    assert len(lstm) == len(transformer) == len(namespace["lengths"]) == 4
+    assert all(0 < s < 1e-2 for s in lstm + transformer)  # seconds per token, measured
