@@ -146,6 +146,8 @@ def _position_claims(curves: Mapping[str, Sequence[float]], threshold: float) ->
         )
     start = _separation(a, b, threshold)
     end_gap = abs(a[n - 1] - b[n - 1])
+    if start is not None and n - start < tail:  # a parting shorter than the window's last quarter is one
+        start = None  # or two positions, each averaged over few tokens: not a separation worth a sentence
     if start is None:
         most = max(abs(a[i] - b[i]) for i in range(n))
         out.append(Claim("curves_together", {"a": na, "b": nb, "end_gap": end_gap, "most": most}))

@@ -48,6 +48,9 @@ def test_describe_comparison_reads_the_numbers():
     assert "At equal training time, 10 s (when lstm finished)" in text
     assert "gpt has 800,000 parameters, 1.6x" in text
     assert "separate from position 3 of 4 on: gpt stays more than 0.05 nats below lstm" in text
+    last_only = {"lstm": [2.0] * 7 + [1.6], "gpt": [2.0] * 7 + [1.5]}  # one position apart: not a parting
+    text = "\n".join(describe_comparison([a, b], last_only))
+    assert "never part for good: at the end of the window they differ by 0.100 nats" in text
 
 
 def test_overfitting_is_a_rising_validation_loss_not_just_a_gap():
