@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from _notebook_cells import cell
 
 from lmhelpers import solutions
 
@@ -68,15 +69,11 @@ def _outputs(cell) -> str:
     return "".join(parts)
 
 
-def _cell(nb, cell_id: str):
-    return next(c for c in nb.cells if c.get("id") == cell_id)
-
-
 def test_with_the_reference_solutions_your_gpt_trains_to_the_package_models_loss(tmp_path):
     nb, losses = _execute(tmp_path, fill=True)
     for cell_id, name in STUBS.items():
-        assert f"correct: {name} (" in _outputs(_cell(nb, cell_id.replace("exercise-", "check-")))
-    trained = _outputs(_cell(nb, "yours-train")) + _outputs(_cell(nb, "yours-compare"))
+        assert f"correct: {name} (" in _outputs(cell(nb, cell_id.replace("exercise-", "check-")))
+    trained = _outputs(cell(nb, "yours-train")) + _outputs(cell(nb, "yours-compare"))
     assert "your GPT passes its check: the cells below use it" in trained
     assert "the reference" not in trained
     assert set(losses) == {"yours", "package"}
@@ -87,10 +84,10 @@ def test_with_the_reference_solutions_your_gpt_trains_to_the_package_models_loss
 def test_with_the_stubs_untouched_the_notebook_runs_on_and_shows_no_answer(tmp_path):
     nb, losses = _execute(tmp_path, fill=False)
     for cell_id, name in STUBS.items():
-        said = _outputs(_cell(nb, cell_id.replace("exercise-", "check-")))
+        said = _outputs(cell(nb, cell_id.replace("exercise-", "check-")))
         assert said.startswith(f"not yet: {name}, case 1") and "not written yet" in said
         assert f'hint("{name}")' in said  # the second hint is offered, not shown
-    trained = _outputs(_cell(nb, "yours-train")) + _outputs(_cell(nb, "yours-compare"))
+    trained = _outputs(cell(nb, "yours-train")) + _outputs(cell(nb, "yours-compare"))
     assert "the reference GPT from lmhelpers.solutions in its place" in trained
     assert abs(losses["yours"] - losses["package"]) < 0.05  # the reference stood in
     # No output outside a folded solution holds a line of a reference answer.
@@ -100,10 +97,10 @@ def test_with_the_stubs_untouched_the_notebook_runs_on_and_shows_no_answer(tmp_p
         for line in inspect.getsource(getattr(solutions, name)).splitlines()
         if len(line.strip()) > 25 and not line.strip().startswith(("class ", '"""', "def ", "super()"))
     }
-    for cell in nb.cells:
-        text = _outputs(cell)
-        if cell.get("id", "").startswith("solution-"):
+    for shown_cell in nb.cells:
+        text = _outputs(shown_cell)
+        if shown_cell.get("id", "").startswith("solution-"):
             assert text.count("<details>") == 1  # folded: opened on purpose
             continue
         shown = [line for line in answer_lines if line in text]
-        assert not shown, f"cell {cell.get('id')} prints part of an answer: {shown[:2]}"
+        assert not shown, f"cell {shown_cell.get('id')} prints part of an answer: {shown[:2]}"

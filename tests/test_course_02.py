@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
+from _notebook_cells import cell, run_cells
 
 from lmhelpers.exercises import EXERCISES
 from lmhelpers.notebook import ParameterError, colab_url
@@ -34,10 +35,6 @@ def nb():
 
 def _code(nb) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
-
-
-def _cell(nb, cell_id: str):
-    return next(c for c in nb.cells if c.get("id") == cell_id)
 
 
 def test_opening_says_what_you_learn_need_and_see(nb):
@@ -104,7 +101,7 @@ def test_the_leaky_lesson_writes_the_files_its_text_names_and_no_run_record(nb):
     summary and by sweeps (find_records), where the leaky model would top the table."""
     start = next(i for i, c in enumerate(nb.cells) if c.get("id") == "cell-22")
     lesson_code = "\n".join(c.source for c in nb.cells[start:] if c.cell_type == "code")
-    said = _cell(nb, "cell-leaksavemd").source
+    said = cell(nb, "cell-leaksavemd").source
     for name in LESSON_FILES:
         assert f"`{name}`" in said
     assert 'run.file(f"attention_{name}.json")' in lesson_code
@@ -170,15 +167,6 @@ def _loop_namespace(**settings) -> dict:
     }
 
 
-def _run_cells(nb, ids, namespace, replace=None):
-    for cell_id in ids:
-        source = _cell(nb, cell_id).source
-        if replace and replace[0] in source:
-            source = source.replace(*replace)
-        exec(compile(source, cell_id, "exec"), namespace)
-    return namespace
-
-
 def test_the_training_loop_is_written_out_before_trainer_takes_over(nb):
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source]
     assert headings.index("## The training loop, by hand") < headings.index("## Training")
@@ -187,9 +175,7 @@ def test_the_training_loop_is_written_out_before_trainer_takes_over(nb):
     for real in ("TokenDataset.get_batch", "Trainer.evaluate"):
         assert f'assert_close("{real}"' in code
     assert 'f"Trainer.train_step, the weights after {k} steps"' in code
-    assert (
-        "clip_grad_norm_" in _cell(nb, "loop-step").source and "clip_grad_norm_" in _cell(nb, "clip").source
-    )
+    assert "clip_grad_norm_" in cell(nb, "loop-step").source and "clip_grad_norm_" in cell(nb, "clip").source
 
 
 def test_the_hand_written_loop_matches_trainer_and_the_bigram_is_counted_right(nb, capsys):
@@ -197,7 +183,7 @@ def test_the_hand_written_loop_matches_trainer_and_the_bigram_is_counted_right(n
 
     import torch
 
-    ns = _run_cells(nb, LOOP, _loop_namespace())
+    ns = run_cells(nb, LOOP, _loop_namespace())
     out = capsys.readouterr().out
     for real in (
         "TokenDataset.get_batch",
@@ -224,9 +210,9 @@ def test_the_hand_written_loop_matches_trainer_and_the_bigram_is_counted_right(n
 )
 def test_a_wrong_step_by_hand_does_not_match_trainer(nb, bug):
     settings = {"grad_clip": 0.05} if bug[1] == "    norm = 0.0" else {}  # small enough to clip every step
-    ns = _run_cells(nb, LOOP[:3], _loop_namespace(**settings))
-    source = _cell(nb, "loop-step").source.replace(*bug)
-    assert source != _cell(nb, "loop-step").source
+    ns = run_cells(nb, LOOP[:3], _loop_namespace(**settings))
+    source = cell(nb, "loop-step").source.replace(*bug)
+    assert source != cell(nb, "loop-step").source
     source = source.replace("norm.item()", "float(norm)")
     with pytest.raises(AssertionError, match="does not match Trainer.train_step"):
         exec(compile(source, "loop-step", "exec"), ns)

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 import torch
+from _notebook_cells import cell, run_cells
 
 import lmhelpers
 from lmhelpers import notebook as nbh
@@ -39,20 +40,6 @@ POSITIONS = ["positions-bag", "positions-added", "positions-causal"]
 @pytest.fixture(scope="module")
 def nb() -> nbformat.NotebookNode:
     return nbformat.read(NB, as_version=4)
-
-
-def _cell(nb, cell_id: str):
-    return next(c for c in nb.cells if c.get("id") == cell_id)
-
-
-def _run(nb, ids: list[str], namespace: dict, replace: tuple[str, str] | None = None) -> dict:
-    """Execute the cells ``ids`` in ``namespace``; ``replace`` edits the source first (a deliberate bug)."""
-    for cell_id in ids:
-        source = _cell(nb, cell_id).source
-        if replace and replace[0] in source:
-            source = source.replace(*replace)
-        exec(compile(source, cell_id, "exec"), namespace)
-    return namespace
 
 
 def _lesson_namespace() -> dict:
@@ -158,8 +145,8 @@ def test_each_module_is_asked_for_before_any_cell_shows_it(nb, name):
     assert 'raise NotImplementedError("your code here")' in stub.source
     task = nb.cells[at - 1]
     assert task.cell_type == "markdown" and f"`{name}(cfg" in task.source
-    for cell in nb.cells[:at]:
-        assert f"class {name}(" not in cell.source and f'solution("{name}")' not in cell.source
+    for earlier in nb.cells[:at]:
+        assert f"class {name}(" not in earlier.source and f'solution("{name}")' not in earlier.source
     first_use = [i for i, c in enumerate(nb.cells) if f'yours_or_reference("{name}"' in c.source]
     assert all(i > at for i in first_use)
 
@@ -168,12 +155,12 @@ def test_measured_figures_are_computed_not_written(nb):
     """Speed-ups and sizes come from the run; the prose holds no number of its own."""
     prose = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert not re.search(r"\d+(\.\d+)?\s*(x|×|times) (faster|as fast)", prose)
-    assert "recomputed_seconds / cached_seconds" in _cell(nb, "cache-speed").source
+    assert "recomputed_seconds / cached_seconds" in cell(nb, "cache-speed").source
 
 
 # --------------------------------------------------------------------------------- built by hand, checked
 def test_the_build_it_yourself_cells_match_the_real_attention(nb, capsys):
-    ns = _run(nb, BUILD, _lesson_namespace())
+    ns = run_cells(nb, BUILD, _lesson_namespace())
     printed = capsys.readouterr().out
     for real in ("the loop", "F.scaled_dot_product_attention", "CausalSelfAttention with n_embd=8"):
         assert f"matches {real}" in printed
@@ -191,14 +178,14 @@ def test_the_build_it_yourself_cells_match_the_real_attention(nb, capsys):
 def test_a_wrong_hand_built_piece_stops_the_notebook_with_the_difference(nb, cell, bug, real):
     ids = BUILD[: BUILD.index(cell) + 1]
     with pytest.raises(AssertionError, match=rf"does not match {real}.*max absolute difference"):
-        _run(nb, ids, _lesson_namespace(), replace=bug)
+        run_cells(nb, ids, _lesson_namespace(), replace=bug)
 
 
 def test_attention_without_positions_cannot_tell_the_order(nb, capsys):
-    ns = _run(nb, BUILD, _lesson_namespace())
+    ns = run_cells(nb, BUILD, _lesson_namespace())
     torch.manual_seed(0)
     ns["model"] = lmhelpers.build_model(ns["config"].model)
-    _run(nb, POSITIONS, ns)
+    run_cells(nb, POSITIONS, ns)
     printed = capsys.readouterr().out
     assert "matches the outputs of the original order, reversed" in printed
     assert "matches the last position before reordering" in printed
@@ -207,7 +194,7 @@ def test_attention_without_positions_cannot_tell_the_order(nb, capsys):
     # The same check with the positions put in: the layer now tells the orders apart, and the cell stops.
     bag = ("block.ln_1(tokens", "block.ln_1(model.pos_emb(torch.arange(len(ids))) + tokens")
     with pytest.raises(AssertionError, match="does not match the outputs of the original order"):
-        _run(nb, POSITIONS[:1], ns, replace=bag)
+        run_cells(nb, POSITIONS[:1], ns, replace=bag)
 
 
 def test_time_per_token_is_measured_next_to_the_complexity_table(nb):
@@ -217,12 +204,12 @@ def test_time_per_token_is_measured_next_to_the_complexity_table(nb):
     at = headings.index("### Time per token against context length")
     assert headings.index("## The key/value cache: the same tokens, less work") < at
     assert at < headings.index("## The checkpoint")
-    table = _cell(nb, "context-text").source
+    table = cell(nb, "context-text").source
     for entry in ("sequential operations", "maximum path length", "cost per layer", "O(T·d²)", "O(T²·d)"):
         assert entry in table
     namespace = {"torch": torch, "lmhelpers": lmhelpers, "nbh": nbh}
     namespace["trainer"] = SimpleNamespace(model=nn.Linear(1, 1))  # only its device is read
-    exec(compile(_cell(nb, "context-time").source, "context-time", "exec"), namespace)
+    exec(compile(cell(nb, "context-time").source, "context-time", "exec"), namespace)
     lstm, transformer = namespace["per_token"]["lstm"], namespace["per_token"]["transformer"]
     assert len(lstm) == len(transformer) == len(namespace["lengths"]) == 4
     assert all(0 < s < 1e-2 for s in lstm + transformer)  # seconds per token, measured

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 from _killable_run import MAX_ITERS, build_trainer
+from _same_run import assert_same_run
 
 from lmhelpers.checkpoint import load_checkpoint
 
@@ -105,11 +106,7 @@ def uninterrupted(tmp_path_factory, killed, single_thread) -> tuple[dict, list]:
     corpus = next(iter(killed.values())).parent / "corpus.txt"
     trainer = build_trainer(corpus, tmp_path_factory.mktemp("full") / "ck.pt")
     trainer.fit()
-    return trainer.model.state_dict(), _untimed(trainer.history)
-
-
-def _untimed(history: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if "time" not in k} for row in history]
+    return trainer.model.state_dict(), trainer.history
 
 
 @pytest.mark.parametrize("point", [*POINTS, "none"])
@@ -138,7 +135,5 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(point, killed, uninte
     trainer.fit()
     weights, history = uninterrupted
     assert trainer.step == MAX_ITERS
-    for (name, a), b in zip(weights.items(), trainer.model.state_dict().values()):
-        assert torch.equal(a, b), name
-    assert _untimed(trainer.history) == history
+    assert_same_run(weights, history, trainer)
     assert not list(folder.glob(".ck.pt.*.tmp"))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _same_run import assert_same_run
 
 from lmhelpers import runlock
 from lmhelpers.checkpoint import load_checkpoint
@@ -300,10 +301,7 @@ def test_resuming_after_ctrl_c_ends_where_an_uninterrupted_run_ends(trainer_fact
     again = trainer_factory("part", init_seed=99)
     assert again.resume() == 6
     again.fit()
-    for (name, a), b in zip(full.model.state_dict().items(), again.model.state_dict().values()):
-        assert torch.equal(a, b), name
-    untimed = [{k: v for k, v in r.items() if "time" not in k} for r in full.history]
-    assert untimed == [{k: v for k, v in r.items() if "time" not in k} for r in again.history]
+    assert_same_run(full.model.state_dict(), full.history, again)
 
 
 def test_a_second_ctrl_c_during_the_save_waits_for_it(trainer_factory, monkeypatch):

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from _same_run import assert_same_run
 
 from lmhelpers.checkpoint import CheckpointError
 from lmhelpers.config import make_config
@@ -75,10 +76,7 @@ def test_resume_mid_run_ends_at_the_same_weights(setup, tmp_path, arch):
     resumed = _trainer(setup, tmp_path / "part", arch=arch, seed_init=99)
     assert resumed.resume() == 8
     resumed.fit()
-    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
-        assert torch.equal(a, b), name
-    strip = [{k: v for k, v in r.items() if "time" not in k} for r in full.history]
-    assert strip == [{k: v for k, v in r.items() if "time" not in k} for r in resumed.history]
+    assert_same_run(full.model.state_dict(), full.history, resumed)
 
 
 def test_resume_refuses_another_configuration(setup, tmp_path):
