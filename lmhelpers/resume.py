@@ -30,7 +30,7 @@ from .checkpoint import CheckpointError, SettingsChanged, accepting_training_cha
 from .config import RunConfig
 from .language import message
 from .runlock import hold_until_exit, moving, only_a_lock_in
-from .settings_history import changed_settings, continued, describe_changes, training_settings
+from .settings_history import changed_settings, describe_changes, training_settings
 
 RESUME_CHOICES = ["auto", "restart", "change-settings", True, False]
 RECORD_NAME = "record.json"
@@ -139,7 +139,6 @@ def _resume(trainer: Any, ckpt: Path, out_dir: Path, mode: str) -> str:
     changes = changed_settings(training_settings(saved), training_settings(trainer.config))
     if set(changes) - {"max_iters"} and step >= total:
         raise RunConflict(message("change_nothing_left", ckpt=ckpt, step=step, total=total))
-    trainer.settings_log = continued(state.get("settings_history"), saved, step, trainer.config)
     text = message("resumed", ckpt=ckpt, step=step, total=total)
     if changes:
         from .training import apply_optimizer_settings

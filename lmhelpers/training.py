@@ -25,7 +25,7 @@ from .interrupt import StopRequests, TrainingInterrupted
 from .language import message
 from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
 from .progress import progress_bar
-from .settings_history import settings_history
+from .settings_history import continued, settings_history
 
 __all__ = [
     "Trainer",
@@ -210,7 +210,7 @@ class Trainer:
                     ):
                         self.wall_seconds = wall_before + time.perf_counter() - session_start
                         with stop.saving():
-                            self.save_progress()
+                            self.save()
                         saved_at = self.step
                 if stop.requested and self.step < target:
                     self.wall_seconds = wall_before + time.perf_counter() - session_start
@@ -227,7 +227,7 @@ class Trainer:
             self._check_finite(torch.stack(pending).float().cpu())
         if self.checkpoint_path and self.step > 0 and saved_at != self.step:
             with stop.saving():
-                self.save_progress()
+                self.save()
             saved_at = self.step
         checkpoint = self.last_checkpoint if saved_at == self.step else None
         raise TrainingInterrupted(self.step, self.config.train.max_iters, checkpoint)
@@ -328,19 +328,8 @@ class Trainer:
             "tokenizer": self.tokenizer.to_dict() if self.tokenizer is not None else None,
             "rng": rng,
             "stream_state": self.stream_state,
+            "settings_history": settings_history(self),  # which training settings held over which steps
         }
-
-    def save_progress(self, path: str | os.PathLike | None = None) -> Path:
-        """:meth:`save`, with which training settings held over which steps (``settings_history``, see
-        :mod:`lmhelpers.settings_history`) in the checkpoint, so that a resume carries them on. ``fit``
-        saves this way."""
-        path = Path(path or self.checkpoint_path or "checkpoint.pt")
-        if not self.dist.is_main:  # distributed: rank 0 writes, the others know where it is
-            self.last_checkpoint = path
-            return path
-        state = {**self.state_dict(), "settings_history": settings_history(self)}
-        self.last_checkpoint = save_checkpoint(path, state)
-        return self.last_checkpoint
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path or self.checkpoint_path or "checkpoint.pt")
@@ -364,6 +353,10 @@ class Trainer:
         self.wall_seconds = float(state["wall_seconds"])
         self.history = list(state["history"])
         self.stream_state = state.get("stream_state")
+        # The settings that held over the steps so far, and this run's from here on (settings_history).
+        self.settings_log = continued(
+            state.get("settings_history"), RunConfig.from_dict(state["config"]), self.step, self.config
+        )
         torch.set_rng_state(state["rng"]["torch"].cpu())
         self.batch_generator.set_state(state["rng"]["batches"].cpu())
         if "cuda" in state["rng"] and torch.cuda.is_available():

@@ -151,13 +151,13 @@ def test_the_schedule_ends_at_the_final_rate_and_stays_there():
 def test_checkpoints_are_written_every_checkpoint_interval_and_at_the_end(tmp_path):
     tr = _trainer(checkpoint_path=tmp_path / "ck.pt", max_iters=7, eval_interval=3, checkpoint_interval=2)
     saved_at = []
-    save = tr.save_progress  # what fit saves with: save() plus the settings history
+    save = tr.save
 
     def spy(path=None):
         saved_at.append(tr.step)
         return save(path)
 
-    tr.save_progress = spy
+    tr.save = spy
     tr.fit(until=5)
     assert saved_at == [2, 4, 5]  # every 2 steps, and where this session stops
     tr.fit()

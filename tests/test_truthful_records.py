@@ -145,6 +145,21 @@ def test_optimizer_settings_changed_on_purpose_are_used_not_the_checkpoints(smal
     assert decay["betas"] == no_decay["betas"] == (0.9, 0.9)
 
 
+
+def test_the_settings_history_travels_in_every_checkpoint_also_without_start_or_resume(
+    finished, run_dir, tmp_path
+):
+    """Trainer.save and Trainer.resume, called directly as a script would, keep the stretches too."""
+    ckpt = run_dir / "gru" / "checkpoint.pt"
+    longer = _trainer(finished[0], ckpt, max_iters=6, learning_rate=0.01)
+    assert longer.resume() == 4
+    longer.fit()
+    assert _stretches(load_checkpoint(ckpt)) == [(0, 4, 0.01, 4), (4, 6, 0.01, 6)]
+    elsewhere = _trainer(finished[0], tmp_path / "copy.pt", max_iters=6, learning_rate=0.01)
+    assert elsewhere.resume(ckpt) == 6
+    elsewhere.save()
+    assert _stretches(load_checkpoint(tmp_path / "copy.pt")) == [(0, 4, 0.01, 4), (4, 6, 0.01, 6)]
+
 def test_settings_changed_twice_at_one_step_keep_only_what_ran():
     a = make_config("smoke", learning_rate=0.01)
     b, c = a.override(learning_rate=0.005), a.override(learning_rate=0.001)
