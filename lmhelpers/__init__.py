@@ -86,7 +86,6 @@ _EXPORTS = {
         "run_experiment",
         "finish_run",
         "load_or_train",
-        "compare_positions",
         "save_tokenizer",
         "generation_speed",
         "check_writable",

@@ -359,26 +359,6 @@ def load_or_train(
     return run_experiment(config, out_dir, checkpoint_path=checkpoint_path, resume=resume, prepared=prepared)
 
 
-def compare_positions(
-    models: list[Any], n_windows: int = 1024, data_dir: str | os.PathLike | None = None
-) -> dict[str, list[float]]:
-    """Validation loss by context position for each trained model (``checkpoint.TrainedModel``).
-
-    Models that read the text through the same tokenizer with the same context are scored on the very
-    same validation windows (:func:`lmhelpers.metrics.position_losses`).
-    """
-    from .metrics import position_losses
-
-    datasets: dict[str, TokenDataset] = {}
-    curves = {}
-    for m in models:
-        key = json.dumps(m.tokenizer.to_dict(), sort_keys=True)
-        if key not in datasets:
-            datasets[key] = prepare_data(m.config, data_dir, tokenizer=m.tokenizer).dataset
-        curves[m.name] = position_losses(m.model, datasets[key], n_windows, seed=m.config.train.seed)
-    return curves
-
-
 def check_writable(folder: Path) -> None:
     """Fail before training, not after, when results could not be written. Folders this check had to
     make are removed again, so a run that fails later leaves no empty folders behind."""

@@ -27,11 +27,8 @@ from .evaluation import paired_stderr
 
 MARGIN = 2.0
 SEED_SPREAD_FILE = Path(__file__).with_name("seed_spread.json")
-KINDS = (
-    "final",
-    "history",
-    "context",
-)  # what is compared: whole-text score, a training curve, loss by context
+# What is compared: the whole-text score, a training curve, the loss by context.
+KINDS = ("final", "history", "context")
 # Where nothing measured the noise: the smallest gap still called a difference (bits/char; nats by context).
 FLOOR = {"final": 0.005, "history": 0.005, "context": 0.05}
 _SD_KEY = {"final": "bpc_sd", "history": "history_bpc_sd", "context": "context_gain_sd"}

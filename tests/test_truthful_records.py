@@ -145,7 +145,6 @@ def test_optimizer_settings_changed_on_purpose_are_used_not_the_checkpoints(smal
     assert decay["betas"] == no_decay["betas"] == (0.9, 0.9)
 
 
-
 def test_the_settings_history_travels_in_every_checkpoint_also_without_start_or_resume(
     finished, run_dir, tmp_path
 ):
@@ -159,6 +158,7 @@ def test_the_settings_history_travels_in_every_checkpoint_also_without_start_or_
     assert elsewhere.resume(ckpt) == 6
     elsewhere.save()
     assert _stretches(load_checkpoint(tmp_path / "copy.pt")) == [(0, 4, 0.01, 4), (4, 6, 0.01, 6)]
+
 
 def test_settings_changed_twice_at_one_step_keep_only_what_ran():
     a = make_config("smoke", learning_rate=0.01)
