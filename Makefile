@@ -27,7 +27,7 @@ ifneq ($(wildcard ../shared/data/tiktoken),)
 export TIKTOKEN_CACHE_DIR ?= $(abspath ../shared/data/tiktoken)
 endif
 
-.PHONY: install run test lint format clean lab repository
+.PHONY: install run test lint format clean lab repository catalogs book
 
 # A venv made from another venv's Python sees that Python's base, not its packages: a .pth file then
 # adds them (after the venv's own), so torch installed there is reused too.
@@ -53,6 +53,19 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The message catalogs (lmhelpers/locale/): add new texts to each .po, compile the .mo files. Translate the
+# new entries (empty msgstr) in the .po, then run it again; tests/test_catalogs.py says what is missing.
+catalogs: install
+	$(PY) tools/catalog.py update
+
+# The course as a website from the executed notebooks of a run (docs/book.md): build/book/index.html, the
+# Korean pages in build/book/ko/. Runs the Korean notebooks into $(OUT)/ko/ first when they are missing.
+# E.g. make book OUT=runs/mine BOOK_OUT=public; serve with python -m http.server -d build/book.
+BOOK_OUT ?= build/book
+BOOK_ARGS ?=
+book: install
+	$(PY) tools/build_book.py --run $(OUT) --out $(BOOK_OUT) $(BOOK_ARGS)
 
 # JupyterLab at http://127.0.0.1:8888/ on this checkout, opened at notebooks/, with this venv registered
 # as the notebooks' `python3` kernel inside the venv. More options: make lab LAB_ARGS="--port 8899".

@@ -65,7 +65,7 @@ _EXPORTS = {
         "position_losses",
         "causality_check",
     ],
-    "records": ["RecordError", "save_record", "load_record", "find_records"],
+    "records": ["RecordError", "save_record", "load_record", "find_records", "comparison_rows"],
     "plots": [
         "plot_curves",
         "plot_attention",
@@ -74,7 +74,7 @@ _EXPORTS = {
         "plot_tokenizers",
         "plot_sentence_attention",
     ],
-    "report": ["comparison_rows", "markdown_table", "samples_markdown", "write_summary"],
+    "report": ["markdown_table", "samples_markdown", "write_summary"],
     "reading": ["describe_comparison", "describe_sweep"],
     "collect": ["collect"],
     "batch": ["run_series", "NotebookFailed"],

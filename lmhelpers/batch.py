@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import SETTINGS
+from .language import speaking, tr
 from .notebook import NOTEBOOKS
 from .progress import EVAL_LINE
 from .report import write_summary
@@ -49,7 +50,9 @@ def find_notebook(name: str | os.PathLike, base: Path | None = None) -> Path:
         if candidate.is_file():
             return candidate.resolve()
     known = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
-    raise FileNotFoundError(f"notebook {str(name)!r} not found; give a path or one of {known}")
+    raise FileNotFoundError(
+        tr("notebook {name!r} not found; give a path or one of {known}", name=str(name), known=known)
+    )
 
 
 def series_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
@@ -59,8 +62,11 @@ def series_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(
-            f"notebooks not found: {missing}. run_series runs the notebooks of a checkout of the "
-            "repository; pass notebooks=[...] to run others."
+            tr(
+                "notebooks not found: {missing}. run_series runs the notebooks of a checkout of the repository; "
+                "pass notebooks=[...] to run others.",
+                missing=missing,
+            )
         )
     return paths
 
@@ -83,8 +89,13 @@ def route_parameters(parameters: dict[str, Any], declared: Sequence[dict[str, An
     unknown = sorted(k for k in extra if k.split(".")[-1] not in SETTINGS)
     if unknown:
         raise ValueError(
-            f"unknown parameters {unknown}: not declared by any notebook of the series "
-            f"({sorted(known)}) and not config settings ({list(SETTINGS)})"
+            tr(
+                "unknown parameters {unknown}: not declared by any notebook of the series ({declared}) and not "
+                "config settings ({settings})",
+                unknown=unknown,
+                declared=sorted(known),
+                settings=list(SETTINGS),
+            )
         )
     routed = []
     for names in declared:
@@ -145,9 +156,14 @@ def run_notebook(
             stdout_file=_EchoProgress(notebook.stem, echo) if echo else None,
         )
     except PapermillExecutionError as exc:
+        problem = f"{exc.ename}: {exc.evalue}"
         raise NotebookFailed(
-            f"{notebook.name} failed ({exc.ename}: {exc.evalue}); the executed notebook with the "
-            f"traceback is {executed}",
+            tr(
+                "{notebook} failed ({problem}); the executed notebook with the traceback is {executed}",
+                notebook=notebook.name,
+                problem=problem,
+                executed=executed,
+            ),
             executed,
         ) from exc
     return time.perf_counter() - tic
@@ -168,7 +184,7 @@ def run_series(
     """
     out = Path(out_dir).resolve()
     if "run_dir" in parameters:
-        raise ValueError("run_dir is set by run_series (it is out_dir); do not pass it as a parameter")
+        raise ValueError(tr("run_dir is set by run_series (it is out_dir); do not pass it as a parameter"))
     paths = [Path(p).resolve() for p in notebooks] if notebooks is not None else series_notebooks()
     declared = [declared_parameters(p) for p in paths]
     routed = route_parameters(parameters, declared)
@@ -183,15 +199,20 @@ def run_series(
                 log(f"[{i}/{len(paths)}] {path.name} -> {executed}")
             seconds = run_notebook(path, executed, params, kernel_name, echo=_flushed(log) if log else None)
             if log:
-                log(f"[{i}/{len(paths)}] {path.name} done in {seconds:.1f} s")
+                log(
+                    tr(
+                        "[{i}/{n}] {notebook} done in {seconds:.1f} s",
+                        i=i,
+                        n=len(paths),
+                        notebook=path.name,
+                        seconds=seconds,
+                    )
+                )
             results.append(
                 {"notebook": path.name, "executed": executed, "parameters": params, "seconds": seconds}
             )
-        if "language" in parameters:  # the summary in the language the notebooks were asked to speak
-            from .language import set_language
-
-            set_language(parameters["language"])
-        write_summary(out, results)
+        with speaking(parameters.get("language")):  # the summary in the notebooks' language, only it
+            write_summary(out, results)
         _write_series_record(out, parameters, results)
     return results
 
@@ -246,7 +267,7 @@ def worker_main(argv: Sequence[str]) -> int:
     try:
         run_series(run_dir, spec["parameters"], notebooks=spec["notebooks"])
     except (NotebookFailed, FolderInUse, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(tr("error: {problem}", problem=exc), file=sys.stderr)
         return 1
     return 0
 

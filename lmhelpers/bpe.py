@@ -57,9 +57,14 @@ def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN) -> 
     pairs go to the pair with the smallest (left id, right id), so results are deterministic.
     """
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 256:
+        from .language import tr
+
         raise ValueError(
-            f"vocab_size={vocab_size!r} is too small for byte-level BPE: it needs the 256 single-byte tokens "
-            "plus the merges, so use vocab_size >= 256 (e.g. 512 for a quick test, 10000 for real runs)"
+            tr(
+                "vocab_size={vocab_size!r} is too small for byte-level BPE: it needs the 256 single-byte tokens "
+                "plus the merges, so use vocab_size >= 256 (e.g. 512 for a quick test, 10000 for real runs)",
+                vocab_size=vocab_size,
+            )
         )
     token_bytes: list[bytes] = [bytes([i]) for i in range(256)]  # id -> bytes; id == rank
     ids_of: dict[bytes, int] = {b: i for i, b in enumerate(token_bytes)}

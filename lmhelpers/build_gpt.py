@@ -18,7 +18,6 @@ from torch import Tensor, nn
 
 from . import solutions
 from .checking import (
-    SHAPE_HINTS,
     Case,
     CheckResult,
     NotYet,
@@ -29,7 +28,7 @@ from .checking import (
     _show,
     check,
 )
-from .language import message
+from .language import message, tr
 
 
 # ------------------------------------------------------------------------------ 03: the GPT, module by module
@@ -59,7 +58,8 @@ def _n_head(package: nn.Module) -> int:
 
 
 def _names(keys: list[str]) -> str:
-    return ", ".join(keys[:3]) + (f" (and {len(keys) - 3} more)" if len(keys) > 3 else "")
+    names = ", ".join(keys[:3])
+    return tr("{names} (and {n} more)", names=names, n=len(keys) - 3) if len(keys) > 3 else names
 
 
 def load_package_weights(mine: nn.Module, package: nn.Module, head: int | None = None) -> nn.Module:
@@ -74,14 +74,21 @@ def load_package_weights(mine: nn.Module, package: nn.Module, head: int | None =
     have = {k: v for k, v in mine.state_dict().items() if k not in buffers}
     missing = sorted(set(wanted) - set(have))
     if missing:
-        raise NotYet(f"your module has no {_names(missing)}: name its layers as the exercise says")
+        raise NotYet(
+            tr("your module has no {names}: name its layers as the exercise says", names=_names(missing))
+        )
     extra = sorted(set(have) - set(wanted))
     if extra:
-        raise NotYet(f"your module has parameters the package's has not: {_names(extra)}")
+        raise NotYet(tr("your module has parameters the package's has not: {names}", names=_names(extra)))
     for key, value in wanted.items():
         if have[key].shape != value.shape:
             raise NotYet(
-                f"{key} is {list(have[key].shape)} in your module, {list(value.shape)} in the package's"
+                tr(
+                    "{key} is {yours} in your module, {theirs} in the package's",
+                    key=key,
+                    yours=list(have[key].shape),
+                    theirs=list(value.shape),
+                )
             )
     mine.load_state_dict(wanted, strict=False)
     return mine
@@ -119,7 +126,7 @@ class _Setup:
                 *sizes[:2],
                 f"head_size={self.args[0]}",
                 *sizes[2:],
-                f"head {self.head} of the package's",
+                tr("head {head} of the package's", head=self.head),
             ]
         if name == "FeedForward":
             sizes = [sizes[0], sizes[3]]
@@ -155,20 +162,22 @@ def _unwritten(exc: BaseException) -> str:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     if tb is None:
-        return "your code"
+        return tr("your code")
     frame = tb.tb_frame
     owner = frame.f_locals.get("self")
     method = frame.f_code.co_name
     return f"{type(owner).__name__}.{method}" if owner is not None else method
 
 
-def _run_module(name: str, cls: Any, cases: list[Case], hint: str, count: bool = True) -> CheckResult:
+def _run_module(name: str, cls: Any, cases: list[Case], count: bool = True) -> CheckResult:
     """Check the learner's class ``cls``: built from each case's config, given the package's weights,
     run in eval mode on the case's inputs and compared with the package's module."""
 
     def run(setup: _Setup, *inputs: Tensor) -> Any:
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-            raise NotYet(f"{name} must be a class, a subclass of nn.Module, not {_show(cls)}")
+            raise NotYet(
+                tr("{name} must be a class, a subclass of nn.Module, not {got}", name=name, got=_show(cls))
+            )
         try:
             with torch.random.fork_rng(devices=[]):
                 mine = cls(setup.cfg, *setup.args)
@@ -176,19 +185,26 @@ def _run_module(name: str, cls: Any, cases: list[Case], hint: str, count: bool =
             theirs, yours = (sum(p.numel() for p in m.parameters()) for m in (setup.package, mine))
             if count and yours != theirs:
                 raise NotYet(
-                    f"your module has {yours:,} parameters, the package's {theirs:,} (a tied matrix counts once)"
+                    tr(
+                        "your module has {yours:,} parameters, the package's {theirs:,} "
+                        "(a tied matrix counts once)",
+                        yours=yours,
+                        theirs=theirs,
+                    )
                 )
             mine.eval()
             with torch.no_grad():
                 return mine(*inputs)
         except NotImplementedError as exc:
-            raise NotYet(f"not written yet: {_unwritten(exc)} raises NotImplementedError") from None
+            where = _unwritten(exc)
+            raise NotYet(tr("not written yet: {where} raises NotImplementedError", where=where)) from None
 
     def show_call(case: Case) -> str:
         setup, *inputs = case.args
-        return f"{setup.describe(name)} on {', '.join(_show(t) for t in inputs)}"
+        inputs = ", ".join(_show(t) for t in inputs)
+        return tr("{module} on {inputs}", module=setup.describe(name), inputs=inputs)
 
-    return _run(name, run, cases, hint, show_call=show_call)
+    return _run(name, run, cases, show_call=show_call)
 
 
 def _module_case(seed: int, make: Callable[[], nn.Module], cfg: Any, inputs: tuple, pick=None, **kw) -> Case:
@@ -233,11 +249,7 @@ def check_Head(cls: Any) -> CheckResult:
         with torch.no_grad():
             expected = package(x)[0][..., h * hs : (h + 1) * hs]
         cases.append(Case((_Setup(cfg, package, args=(hs,), head=h), x), expected))
-    hint = (
-        "three learned projections of x (query, key, value), then step 4's attention: scores divided by "
-        "sqrt(head_size), the future hidden before a softmax over each row, a weighted mix of the values"
-    )
-    return _run_module("Head", cls, cases, hint, count=False)
+    return _run_module("Head", cls, cases, count=False)
 
 
 @_exercise("03")
@@ -253,11 +265,7 @@ def check_MultiHeadAttention(cls: Any) -> CheckResult:
         cfg = _model_config(n_embd=C, n_head=nh, block_size=bs, bias=bias)
         (x,) = _randn(seed, (B, T, C))
         cases.append(_module_case(seed, lambda cfg=cfg: CausalSelfAttention(cfg), cfg, (x,), _first))
-    hint = (
-        "n_head heads, each n_embd // n_head wide, all reading the same x; their outputs side by side are "
-        "n_embd wide again, and one more Linear layer (proj) mixes them"
-    )
-    return _run_module("MultiHeadAttention", cls, cases, hint)
+    return _run_module("MultiHeadAttention", cls, cases)
 
 
 @_exercise("03")
@@ -271,11 +279,7 @@ def check_FeedForward(cls: Any) -> CheckResult:
         cfg = _model_config(n_embd=C, n_head=2, block_size=8, bias=bias)
         (x,) = _randn(seed, (B, T, C))
         cases.append(_module_case(seed, lambda cfg=cfg: MLP(cfg), cfg, (2 * x,)))
-    hint = (
-        "each position on its own, no mixing between positions: widen to 4 * n_embd (fc), a GELU, and "
-        "back to n_embd (proj)"
-    )
-    return _run_module("FeedForward", cls, cases, hint)
+    return _run_module("FeedForward", cls, cases)
 
 
 @_exercise("03")
@@ -291,11 +295,7 @@ def check_Block(cls: Any) -> CheckResult:
         cfg = _model_config(n_embd=C, n_head=nh, block_size=bs, bias=bias)
         (x,) = _randn(seed, (B, T, C))
         cases.append(_module_case(seed, lambda cfg=cfg: Block(cfg), cfg, (x,), _first))
-    hint = (
-        "pre-LayerNorm: each branch reads a normalised copy of x, and what it returns is added to x (the "
-        "residual stream); attention first, then the MLP, each with a LayerNorm of its own"
-    )
-    return _run_module("Block", cls, cases, hint)
+    return _run_module("Block", cls, cases)
 
 
 @_exercise("03")
@@ -320,53 +320,4 @@ def check_GPT(cls: Any) -> CheckResult:
         idx = torch.randint(V, (B, T), generator=g)
         inputs = (idx, torch.randint(V, (B, T), generator=g)) if targets else (idx,)
         cases.append(_module_case(seed, lambda cfg=cfg: TransformerLanguageModel(cfg), cfg, inputs))
-    hint = (
-        "a token vector plus a position vector (positions 0..T-1), the blocks in order, the final LayerNorm, "
-        "then lm_head to a score per vocabulary entry at every position; with cfg.tie_weights, lm_head's "
-        "weight is tok_emb's; the loss is the mean cross-entropy over all B x T positions, None without targets"
-    )
-    return _run_module("GPT", cls, cases, hint)
-
-
-SHAPE_HINTS.update(
-    {
-        "Head": (
-            "__init__: self.query = nn.Linear(cfg.n_embd, head_size, bias=cfg.bias), the same for self.key and "
-            "self.value, and self.dropout = nn.Dropout(cfg.dropout)\n"
-            "forward:  q, k, v from the three layers ([B, T, head_size] each)\n"
-            "          scores = q @ k.transpose(-2, -1) / math.sqrt(head_size)   # [B, T, T]\n"
-            "          scores = scores.masked_fill(<True above the diagonal, T x T>, float('-inf'))\n"
-            "          return self.dropout(<softmax of each row>) @ v"
-        ),
-        "MultiHeadAttention": (
-            "__init__: self.heads = nn.ModuleList(Head(cfg, <width of a head>) for _ in range(cfg.n_head)),\n"
-            "          self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias), a Dropout\n"
-            "forward:  torch.cat([<each head of x>], dim=-1), then self.proj, then the dropout"
-        ),
-        "FeedForward": (
-            "__init__: self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias), self.proj back from "
-            "4 * cfg.n_embd to cfg.n_embd, a Dropout\n"
-            "forward:  fc, then F.gelu, then proj, then the dropout"
-        ),
-        "Block": (
-            "__init__: self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias), self.attn = MultiHeadAttention(cfg),\n"
-            "          self.ln_2 (another LayerNorm), self.mlp = FeedForward(cfg)\n"
-            "forward:  x = x + <attention of the normalised x>\n"
-            "          x = x + <MLP of the x just computed, normalised by ln_2>\n"
-            "          return x"
-        ),
-        "GPT": (
-            "__init__: self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd), self.pos_emb = "
-            "nn.Embedding(cfg.block_size, cfg.n_embd),\n"
-            "          self.drop = nn.Dropout(cfg.dropout), self.blocks = nn.ModuleList(<cfg.n_layer Blocks>),\n"
-            "          self.ln_f = nn.LayerNorm(...), self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, "
-            "bias=False),\n"
-            "          and if cfg.tie_weights: self.lm_head.weight = self.tok_emb.weight\n"
-            "forward:  x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))\n"
-            "          every block in turn, then logits = self.lm_head(self.ln_f(x))\n"
-            "          loss = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)) if targets is "
-            "not None, else None\n"
-            "          return logits, loss"
-        ),
-    }
-)
+    return _run_module("GPT", cls, cases)

@@ -3,7 +3,9 @@
 :func:`lmhelpers.exercises` registers one check per exercise with :func:`exercise`; this module holds
 what they share: :class:`CheckResult` (truthy when correct, shown as ``correct: merge (6 cases)`` or as a
 hint with the failing case and the size of the difference), the comparison of answers, and
-:func:`assert_close` for the build-it-yourself cells, which stops a notebook on a mismatch.
+:func:`assert_close` for the build-it-yourself cells, which stops a notebook on a mismatch. Every text a
+check writes is a template of the message catalog (:func:`~lmhelpers.language.tr`), in the learner's
+language; the hints themselves are in :mod:`lmhelpers.hints`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import torch
 from torch import Tensor
 
 from . import solutions
-from .language import current_language, message
+from .hints import HINTS, SHAPE_HINTS
+from .language import message, tr
 
 Check = Callable[[Callable[..., Any]], "CheckResult"]
 
@@ -66,8 +69,6 @@ class Case:
 
 
 EXERCISES: dict[str, Exercise] = {}
-# The second hint of an exercise, the shape of the code, shown only when asked for: hint("Head").
-SHAPE_HINTS: dict[str, str] = {}
 
 
 class NotYet(Exception):
@@ -110,7 +111,9 @@ def _seeded_module(seed: int, make: Callable[[], Any]) -> Any:
 def check(name: str, fn: Callable[..., Any]) -> CheckResult:
     """Run the check of exercise ``name`` on ``fn``: ``check("merge", merge)``."""
     if name not in EXERCISES:
-        raise KeyError(f"no exercise named {name!r}; the exercises are {sorted(EXERCISES)}")
+        raise KeyError(
+            tr("no exercise named {name!r}; the exercises are {names}", name=name, names=sorted(EXERCISES))
+        )
     return EXERCISES[name].check(fn)
 
 
@@ -123,10 +126,12 @@ def exercise_table(notebook: str | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------ comparing answers
+# Each problem is one template of the catalog; a problem inside another (a tuple's value, a list's first
+# difference) is filled into the outer template whole, so that each language orders the sentence its way.
 def _show(value: Any) -> str:
     """A short description of an argument or a result: tensors by shape, other values by repr."""
     if isinstance(value, Tensor):
-        return f"tensor {list(value.shape)}"
+        return tr("tensor {shape}", shape=list(value.shape))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -134,14 +139,14 @@ def _show(value: Any) -> str:
 def _compare(got: Any, expected: Any, atol: float, rtol: float) -> str | None:
     """None when ``got`` matches ``expected``, else what differs, in one or two lines."""
     if got is None and expected is not None:
-        return "your function returned None: did you forget `return`?"
+        return tr("your function returned None: did you forget `return`?")
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"expected a tuple of {len(expected)} values, got {_show(got)}"
+            return tr("expected a tuple of {n} values, got {got}", n=len(expected), got=_show(got))
         for j, (g, e) in enumerate(zip(got, expected)):
             problem = _compare(g, e, atol, rtol)
             if problem:
-                return f"returned value {j + 1} of {len(expected)}: {problem}"
+                return tr("returned value {j} of {n}: {problem}", j=j + 1, n=len(expected), problem=problem)
         return None
     if isinstance(expected, Tensor):
         return _compare_tensor(got, expected, atol, rtol)
@@ -155,24 +160,35 @@ def _as_double(value: Any) -> Tensor:
 
 
 def _compare_tensor(got: Any, expected: Tensor, atol: float, rtol: float) -> str | None:
+    shape = list(expected.shape)
     if not isinstance(got, Tensor):
-        return f"expected a torch tensor of shape {list(expected.shape)}, got {type(got).__name__}"
+        return tr("expected a torch tensor of shape {shape}, got {got}", shape=shape, got=type(got).__name__)
     if got.shape != expected.shape:
-        return f"wrong shape: expected {list(expected.shape)}, got {list(got.shape)}"
+        return tr("wrong shape: expected {expected}, got {got}", expected=shape, got=list(got.shape))
     g, e = _as_double(got), _as_double(expected)
     if not expected.is_floating_point():
         wrong = (g != e).nonzero()
-        return f"{len(wrong)} entries differ, first at {tuple(wrong[0].tolist())}" if len(wrong) else None
+        if not len(wrong):
+            return None
+        return tr("{n} entries differ, first at {at}", n=len(wrong), at=tuple(wrong[0].tolist()))
     nan = (g.isnan() & ~e.isnan()).nonzero()
     if len(nan):
-        return f"your result has {len(nan)} NaN entries (first at index {tuple(nan[0].tolist())})"
+        return tr(
+            "your result has {n} NaN entries (first at index {at})", n=len(nan), at=tuple(nan[0].tolist())
+        )
     if torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True):
         return None
     diff = (g - e).abs().nan_to_num(nan=math.inf)
     at = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape))
-    return (
-        f"max absolute difference {diff.max().item():.3g} at index {at}: yours {g[at].item():.6g}, "
-        f"expected {e[at].item():.6g} (tolerance atol={atol:g}, rtol={rtol:g})"
+    return tr(
+        "max absolute difference {diff:.3g} at index {at}: yours {yours:.6g}, expected {expected:.6g} "
+        "(tolerance atol={atol:g}, rtol={rtol:g})",
+        diff=diff.max().item(),
+        at=at,
+        yours=g[at].item(),
+        expected=e[at].item(),
+        atol=atol,
+        rtol=rtol,
     )
 
 
@@ -180,33 +196,62 @@ def _compare_float(got: Any, expected: float, atol: float, rtol: float) -> str |
     if isinstance(got, Tensor) and got.numel() == 1:
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, (int, float, np.number)):
-        return f"expected a number, got {_show(got)}"
+        return tr("expected a number, got {got}", got=_show(got))
     if math.isclose(float(got), expected, rel_tol=rtol, abs_tol=atol):
         return None
-    return (
-        f"expected {expected:.6g}, got {float(got):.6g} (difference {abs(float(got) - expected):.3g}; "
-        f"tolerance atol={atol:g}, rtol={rtol:g})"
+    return tr(
+        "expected {expected:.6g}, got {got:.6g} "
+        "(difference {diff:.3g}; tolerance atol={atol:g}, rtol={rtol:g})",
+        expected=expected,
+        got=float(got),
+        diff=abs(float(got) - expected),
+        atol=atol,
+        rtol=rtol,
     )
 
 
 def _compare_exact(got: Any, expected: Any) -> str | None:
     if isinstance(expected, int) and isinstance(got, (int, np.integer)) and not isinstance(got, bool):
-        return None if got == expected else f"expected {expected:,}, got {got:,} (off by {got - expected:+,})"
+        if got == expected:
+            return None
+        return tr(
+            "expected {expected:,}, got {got:,} (off by {off:+,})",
+            expected=expected,
+            got=got,
+            off=got - expected,
+        )
     if type(got) is not type(expected) and not (isinstance(expected, dict) and isinstance(got, dict)):
-        return f"expected {type(expected).__name__} {_show(expected)}, got {type(got).__name__} {_show(got)}"
+        return tr(
+            "expected {expected_type} {expected}, got {got_type} {got}",
+            expected_type=type(expected).__name__,
+            expected=_show(expected),
+            got_type=type(got).__name__,
+            got=_show(got),
+        )
     if got == expected:
         return None
     if isinstance(expected, dict):
         keys = [k for k in {**expected, **got} if got.get(k) != expected.get(k)]
-        wrong = "; ".join(f"{k}: yours {got.get(k)}, expected {expected.get(k)}" for k in keys[:3])
-        return f"they differ at {wrong}" + (f" (and {len(keys) - 3} more)" if len(keys) > 3 else "")
-    text = f"returned {_show(got)}, expected {_show(expected)}"
+        wrong = "; ".join(
+            tr("{key}: yours {yours}, expected {expected}", key=k, yours=got.get(k), expected=expected.get(k))
+            for k in keys[:3]
+        )
+        if len(keys) > 3:
+            return tr("they differ at {where} (and {n} more)", where=wrong, n=len(keys) - 3)
+        return tr("they differ at {where}", where=wrong)
+    returned = tr("returned {got}, expected {expected}", got=_show(got), expected=_show(expected))
     if isinstance(expected, list) and len(got) == len(expected):
         i = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
-        text += f"; first difference at index {i}: yours {_show(got[i])}, expected {_show(expected[i])}"
-    elif isinstance(expected, list):
-        text += f" ({len(got)} items instead of {len(expected)})"
-    return text
+        return tr(
+            "{returned}; first difference at index {i}: yours {yours}, expected {expected}",
+            returned=returned,
+            i=i,
+            yours=_show(got[i]),
+            expected=_show(expected[i]),
+        )
+    if isinstance(expected, list):
+        return tr("{returned} ({n} items instead of {m})", returned=returned, n=len(got), m=len(expected))
+    return returned
 
 
 def _where(exc: BaseException) -> str:
@@ -216,15 +261,17 @@ def _where(exc: BaseException) -> str:
     if not frames:
         return ""
     f = frames[-1]
-    return f"\n  in {f.name}, line {f.lineno}: {f.line}" if f.line else f" (in {f.name}, line {f.lineno})"
+    if f.line:
+        return tr("\n  in {function}, line {line}: {code}", function=f.name, line=f.lineno, code=f.line)
+    return tr(" (in {function}, line {line})", function=f.name, line=f.lineno)
 
 
 def _run(
-    name: str, fn: Any, cases: list[Case], hint: str, atol=1e-5, rtol=1e-4, extra=None, show_call=None
+    name: str, fn: Any, cases: list[Case], atol=1e-5, rtol=1e-4, extra=None, show_call=None
 ) -> CheckResult:
     """Call ``fn`` on every case (on copies, so it may modify its inputs) and compare; the first
-    failing case becomes the message. ``extra(got)`` may add a requirement of its own; ``show_call(case)``
-    words the call in the message (default: the name and its arguments)."""
+    failing case becomes the message, with the exercise's first hint. ``extra(got)`` may add a requirement
+    of its own; ``show_call(case)`` words the call in the message (default: the name and its arguments)."""
     n = len(cases)
     if not callable(fn):
         return CheckResult(name, False, n, message("check_not_a_function", name=name, got=_show(fn)))
@@ -235,13 +282,18 @@ def _run(
         except NotYet as exc:
             problem = str(exc)
         except NotImplementedError:
-            problem = "not written yet: your function raises NotImplementedError"
+            problem = tr("not written yet: your function raises NotImplementedError")
         except Exception as exc:  # the learner's bug, reported as a hint rather than a traceback
-            problem = f"your function raised {type(exc).__name__}: {exc}{_where(exc)}"
+            problem = tr(
+                "your function raised {error}: {detail}{where}",
+                error=type(exc).__name__,
+                detail=exc,
+                where=_where(exc),
+            )
         else:
             problem = _compare(got, case.expected, atol, rtol) or (extra(got) if extra else None)
         if problem:
-            hint = _hint(name, hint)
+            hint = tr(HINTS[name])
             text = message("check_not_yet", name=name, i=i, n=n, call=call, problem=problem, hint=hint)
             if name in SHAPE_HINTS:
                 text += "\n" + message("check_more_hint", name=name)
@@ -249,26 +301,14 @@ def _run(
     return CheckResult(name, True, n, message("check_correct", name=name, n=n))
 
 
-def _hint(name: str, english: str) -> str:
-    """The exercise's hint in the learner's language (English where no translation exists)."""
-    if current_language() == "ko":
-        from .korean_exercises import HINTS
-
-        return HINTS.get(name, english)
-    return english
-
-
 def hint(name: str) -> None:
     """Print the second hint of exercise ``name``, the shape of the code (the first is in its check's
     answer; the whole answer only in the folded solution)."""
     if name not in SHAPE_HINTS:
-        raise KeyError(f"no second hint for {name!r}; there is one for {sorted(SHAPE_HINTS)}")
-    text = SHAPE_HINTS[name]
-    if current_language() == "ko":
-        from .korean_exercises import SHAPE_HINTS as KOREAN
-
-        text = KOREAN.get(name, text)
-    print(text)
+        raise KeyError(
+            tr("no second hint for {name!r}; there is one for {names}", name=name, names=sorted(SHAPE_HINTS))
+        )
+    print(tr(SHAPE_HINTS[name]))
 
 
 def assert_close(name: str, mine: Any, real: Any, atol: float = 1e-5, rtol: float = 1e-4) -> None:

@@ -22,6 +22,7 @@ import torch
 
 from .config import RunConfig
 from .files import atomic_write
+from .language import N_, tr
 
 FORMAT_VERSION = 1
 # A temporary file untouched for this long belongs to no live writer: torch.save keeps writing (and
@@ -72,9 +73,11 @@ def _cause(exc: BaseException) -> str:
 
 
 def _damaged(path: Path, exc: BaseException) -> str:
-    return (
-        f"{path} is truncated or corrupted and cannot be read ({_cause(exc)}); resume from an "
-        "earlier checkpoint or start again."
+    return tr(
+        "{path} is truncated or corrupted and cannot be read ({problem}); resume from an earlier checkpoint or "
+        "start again.",
+        path=path,
+        problem=_cause(exc),
     )
 
 
@@ -85,20 +88,28 @@ def load_checkpoint(
     ``mmap=True`` reads the tensors only when used (cheap when only the settings and step are wanted)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}; train first, or point resume at an existing file.")
+        raise CheckpointError(
+            tr("no checkpoint at {path}; train first, or point resume at an existing file.", path=path)
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         if "global" not in str(exc).lower():  # not a refused class or function: damaged bytes
             raise CheckpointError(_damaged(path, exc)) from exc
         raise CheckpointError(
-            f"{path} was refused: it holds Python objects other than tensors and plain values, which could run "
-            f"code when loaded. Only checkpoints written by lmhelpers are accepted. ({_cause(exc)})"
+            tr(
+                "{path} was refused: it holds Python objects other than tensors and plain values, which could "
+                "run code when loaded. Only checkpoints written by lmhelpers are accepted. ({problem})",
+                path=path,
+                problem=_cause(exc),
+            )
         ) from exc
     except Exception as exc:  # damaged bytes fail in many ways: EOFError, zip errors, KeyError ...
         raise CheckpointError(_damaged(path, exc)) from exc
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
-        raise CheckpointError(f"{path} is not an lmhelpers checkpoint (no model weights or config in it).")
+        raise CheckpointError(
+            tr("{path} is not an lmhelpers checkpoint (no model weights or config in it).", path=path)
+        )
     return state
 
 
@@ -131,7 +142,8 @@ def accepting_training_changes(accept: bool = True) -> Iterator[None]:
 def config_differences(
     saved: RunConfig, wanted: RunConfig, what: str = "checkpoint", train_fields: tuple[str, ...] | None = None
 ) -> list[str]:
-    """``section.field: <what> value, this run value`` for each setting that differs.
+    """``section.field: <what> value, this run value`` for each setting that differs (``what`` is
+    "checkpoint" or "record"), in the learner's language.
 
     Every data and model setting counts (``model.vocab_size`` only where both know it: it comes from
     the tokenizer); of the training settings, ``train_fields``, or all but device, compile and
@@ -148,8 +160,15 @@ def config_differences(
             if section == "model" and key == "vocab_size" and None in (value, new.vocab_size):
                 continue
             if getattr(new, key) != value:
-                diffs.append(f"{section}.{key}: {what} {value!r}, this run {getattr(new, key)!r}")
+                setting, here = f"{section}.{key}", getattr(new, key)
+                diffs.append(tr(_DIFFERENCE[what], setting=setting, saved=value, wanted=here))
     return diffs
+
+
+_DIFFERENCE = {
+    "checkpoint": N_("{setting}: checkpoint {saved!r}, this run {wanted!r}"),
+    "record": N_("{setting}: record {saved!r}, this run {wanted!r}"),
+}
 
 
 def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, path: Path) -> None:
@@ -163,25 +182,34 @@ def check_compatible(state: dict[str, Any], config: RunConfig, tokenizer: Any, p
     saved = RunConfig.from_dict(state["config"])
     compared = () if _changes_accepted.get() else tuple(k for k in vars(saved.train) if k not in RESUMABLE)
     diffs = config_differences(saved, config, "checkpoint", train_fields=compared)
+    others = config_differences(saved, config, "checkpoint", train_fields=())  # data and model settings
     if (
         tokenizer is not None
         and state.get("tokenizer") is not None
         and state["tokenizer"] != tokenizer.to_dict()
     ):
-        diffs.append("tokenizer: the checkpoint was trained with a different vocabulary")
+        others.append(tr("tokenizer: the checkpoint was trained with a different vocabulary"))
+        diffs.append(others[-1])
     if diffs:
-        error = SettingsChanged if all(d.startswith("train.") for d in diffs) else CheckpointError
+        error = CheckpointError if others else SettingsChanged
         raise error(
-            f"{path} belongs to another run and cannot be resumed here:\n  "
-            + "\n  ".join(diffs)
-            + "\nUse the settings it was trained with, or a new checkpoint path."
+            tr(
+                "{path} belongs to another run and cannot be resumed here:\n  {differences}\nUse the settings it "
+                "was trained with, or a new checkpoint path.",
+                path=path,
+                differences="\n  ".join(diffs),
+            )
         )
     step = int(state.get("step", 0))
     if config.train.max_iters < step:
         raise CheckpointError(
-            f"{path} has trained {step:,} steps, more than this run's max_iters={config.train.max_iters:,}: "
-            f"its record would name fewer steps than its weights had. Use max_iters >= {step:,}, or a new "
-            "checkpoint path."
+            tr(
+                "{path} has trained {step:,} steps, more than this run's max_iters={max_iters:,}: its record would "
+                "name fewer steps than its weights had. Use max_iters >= {step:,}, or a new checkpoint path.",
+                path=path,
+                step=step,
+                max_iters=config.train.max_iters,
+            )
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .config import ARCHES, DEFAULT_PRESET, ConfigError, make_config, preset_names
+from .language import message, tr
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ConfigError(f"--set expects name=value, got {pair!r}")
+            raise ConfigError(tr("--set expects name=value, got {pair!r}", pair=pair))
         key, raw = pair.split("=", 1)
         value = yaml.safe_load(raw) if raw else ""
         if isinstance(value, str) and _looks_numeric(raw):  # YAML reads 3e-4 as a string
@@ -45,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--preset",
         default=DEFAULT_PRESET,
         choices=preset_names(),
-        help=f"named settings (default: {DEFAULT_PRESET})",
+        help=tr("named settings (default: {preset})", preset=DEFAULT_PRESET),
     )
     p.add_argument(
         "--set",
@@ -53,14 +54,14 @@ def _common(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override one setting, e.g. --set max_iters=200 (repeatable)",
+        help=tr("override one setting, e.g. --set max_iters=200 (repeatable)"),
     )
     p.add_argument(
-        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+        "--data-dir", default=None, help=tr("folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)")
     )
-    p.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    p.add_argument("--out", default="runs/latest", help=tr("output folder (default: runs/latest)"))
     _resume_flags(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help=tr("no progress bars"))
 
 
 def _resume_flags(p: argparse.ArgumentParser) -> None:
@@ -72,49 +73,55 @@ def _resume_flags(p: argparse.ArgumentParser) -> None:
         const="auto",
         dest="resume",
         default="auto",
-        help="continue from the run's checkpoint when there is one (the default)",
+        help=tr("continue from the run's checkpoint when there is one (the default)"),
     )
     group.add_argument(
         "--restart",
         action="store_const",
         const="restart",
         dest="resume",
-        help="start over: an earlier run in the output folder is moved aside (never deleted) first",
+        help=tr("start over: an earlier run in the output folder is moved aside (never deleted) first"),
     )
     group.add_argument(
         "--change-settings",
         action="store_const",
         const="change-settings",
         dest="resume",
-        help="continue the run's checkpoint with other training settings (--set learning_rate=...); "
-        "its record then lists which settings held over which steps",
+        help=tr(
+            "continue the run's checkpoint with other training settings (--set learning_rate=...); its record "
+            "then lists which settings held over which steps"
+        ),
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lmhelpers", description=__doc__.splitlines()[0])
+    description = tr(
+        "Command line: python -m lmhelpers train|compare|evaluate|series|sweep|collect|bench (also installed as "
+        "lmhelpers)."
+    )
+    parser = argparse.ArgumentParser(prog="lmhelpers", description=description)
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train one model and write its run record")
+    train = sub.add_parser("train", help=tr("train one model and write its run record"))
     _common(train)
     train.add_argument("--arch", default="transformer", choices=ARCHES)
-    compare = sub.add_parser("compare", help="train several models on the same data and compare them")
+    compare = sub.add_parser("compare", help=tr("train several models on the same data and compare them"))
     _common(compare)
     compare.add_argument("--arch", nargs="+", default=["lstm", "transformer"], choices=ARCHES)
     _series_parser(sub)
-    sweep = sub.add_parser("sweep", help="run a sweep file of notebook runs, then collect the results")
-    sweep.add_argument("file", help="sweep YAML (see sweeps/ for examples)")
-    sweep.add_argument("-j", "--jobs", type=int, default=1, help="runs at a time (default 1)")
-    sweep.add_argument("--out", default="runs/sweep", help="output folder (default: runs/sweep)")
-    sweep.add_argument("--redo", action="store_true", help="run again the runs already finished")
-    collect = sub.add_parser("collect", help="table and plots from every run record under a folder")
-    collect.add_argument("dir", help="folder holding runs (record.json files anywhere below)")
-    collect.add_argument("--out", default=None, help="where to write results.* (default: DIR)")
-    evaluate = sub.add_parser("evaluate", help="score a saved run on its whole validation text")
-    evaluate.add_argument("path", help="a checkpoint, or a run folder (or record.json) that names one")
-    evaluate.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
-    evaluate.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default: auto)")
+    sweep = sub.add_parser("sweep", help=tr("run a sweep file of notebook runs, then collect the results"))
+    sweep.add_argument("file", help=tr("sweep YAML (see sweeps/ for examples)"))
+    sweep.add_argument("-j", "--jobs", type=int, default=1, help=tr("runs at a time (default 1)"))
+    sweep.add_argument("--out", default="runs/sweep", help=tr("output folder (default: runs/sweep)"))
+    sweep.add_argument("--redo", action="store_true", help=tr("run again the runs already finished"))
+    collect = sub.add_parser("collect", help=tr("table and plots from every run record under a folder"))
+    collect.add_argument("dir", help=tr("folder holding runs (record.json files anywhere below)"))
+    collect.add_argument("--out", default=None, help=tr("where to write results.* (default: DIR)"))
+    evaluate = sub.add_parser("evaluate", help=tr("score a saved run on its whole validation text"))
+    evaluate.add_argument("path", help=tr("a checkpoint, or a run folder (or record.json) that names one"))
+    evaluate.add_argument("--json", default=None, metavar="FILE", help=tr("also write the figures as JSON"))
+    evaluate.add_argument("--device", default="auto", help=tr("auto | cpu | cuda | mps (default: auto)"))
     evaluate.add_argument(
-        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+        "--data-dir", default=None, help=tr("folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)")
     )
     from .bench import add_parser as _bench_parser
 
@@ -123,12 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _series_parser(sub) -> None:
-    series = sub.add_parser("series", help="execute notebooks 00-04 with papermill and summarise them")
+    series = sub.add_parser("series", help=tr("execute notebooks 00-04 with papermill and summarise them"))
     series.add_argument(
         "--preset",
         default=DEFAULT_PRESET,
         choices=preset_names(),
-        help=f"named settings (default: {DEFAULT_PRESET})",
+        help=tr("named settings (default: {preset})", preset=DEFAULT_PRESET),
     )
     series.add_argument(
         "--set",
@@ -136,15 +143,15 @@ def _series_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a notebook parameter (arch=gru, max_iters=200) or any setting (n_layer=2); repeatable",
+        help=tr("a notebook parameter (arch=gru, max_iters=200) or any setting (n_layer=2); repeatable"),
     )
-    series.add_argument("--out", default="runs/series", help="output folder (default: runs/series)")
+    series.add_argument("--out", default="runs/series", help=tr("output folder (default: runs/series)"))
     series.add_argument(
-        "--data-dir", default=None, help="folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)"
+        "--data-dir", default=None, help=tr("folder holding tinyshakespeare.txt (else $LMHELPERS_DATA_DIR)")
     )
     _resume_flags(series)
     series.add_argument(
-        "--params", default=None, metavar="FILE", help="parameters from a YAML file (as papermill -f)"
+        "--params", default=None, metavar="FILE", help=tr("parameters from a YAML file (as papermill -f)")
     )
     series.add_argument(
         "--notebook",
@@ -152,7 +159,7 @@ def _series_parser(sub) -> None:
         action="append",
         default=None,
         metavar="NB",
-        help="run only these notebooks, in order (a path or a name in notebooks/); repeatable",
+        help=tr("run only these notebooks, in order (a path or a name in notebooks/); repeatable"),
     )
 
 
@@ -166,7 +173,7 @@ def _series(args: argparse.Namespace) -> None:
     if args.params:
         from_file = yaml.safe_load(Path(args.params).read_text(encoding="utf-8")) or {}
         if not isinstance(from_file, dict):
-            raise ValueError(f"{args.params} must hold a mapping of parameter names to values")
+            raise ValueError(tr("{file} must hold a mapping of parameter names to values", file=args.params))
     parameters = {"preset": args.preset, **from_file, **parse_overrides(args.overrides)}
     if args.resume != "auto":
         parameters["resume"] = args.resume
@@ -176,9 +183,9 @@ def _series(args: argparse.Namespace) -> None:
     summary = out / "summary.md"
     if summary.is_file():
         print("\n" + summary.read_text(encoding="utf-8"))
-    print(f"Results: {out}")
-    print("  executed notebooks: " + ", ".join(r["notebook"] for r in results))
-    print("  figures and run records: one folder per notebook; summary.md and curves.png at the top")
+    print(tr("Results: {out}", out=out))
+    print(tr("  executed notebooks: {notebooks}", notebooks=", ".join(r["notebook"] for r in results)))
+    print(tr("  figures and run records: one folder per notebook; summary.md and curves.png at the top"))
 
 
 def _sweep_or_collect(args: argparse.Namespace) -> int:
@@ -192,18 +199,21 @@ def _sweep_or_collect(args: argparse.Namespace) -> int:
         results, rows = run_sweep(args.file, args.out, jobs=args.jobs, redo=args.redo)
         failed = [r for r in results if r.status == "failed"]
         counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
-        print(
-            f"{len(results)} runs: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
-        )
+        print(tr("{n} runs: {done} done, {skipped} skipped, {failed} failed", n=len(results), **counts))
         for r in failed:
-            print(f"FAILED {r.name}: {r.notebook}\n  {r.error}", file=sys.stderr)
+            print(
+                tr("FAILED {name}: {notebook}\n  {error}", name=r.name, notebook=r.notebook, error=r.error),
+                file=sys.stderr,
+            )
         where = Path(args.out)
     else:
         rows = collect(args.dir, args.out)
         where = Path(args.out or args.dir)
     if rows:
         print(markdown_table(rows, RESULT_COLUMNS))
-        print(f"Results: {where.resolve()} (results.csv, results.md, val_curves.png, tradeoffs.png)")
+        print(
+            tr("Results: {out} (results.csv, results.md, val_curves.png, tradeoffs.png)", out=where.resolve())
+        )
     return 1 if failed else 0
 
 
@@ -215,7 +225,10 @@ def _train(args: argparse.Namespace, arch: str, prepared=None) -> dict[str, Any]
     config = make_config(args.preset, **overrides)
     out = Path(args.out) / arch
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
-        print(f"== {arch}: preset {args.preset}, results in {out}", flush=True)
+        print(
+            tr("== {arch}: preset {preset}, results in {out}", arch=arch, preset=args.preset, out=out),
+            flush=True,
+        )
     return run_experiment(
         config,
         out,
@@ -232,7 +245,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = score_checkpoint(args.path, args.data_dir, device=args.device)
     print(scorecard_text(result))
     if args.json:
-        print(f"figures: {write_json(result, args.json)}")
+        print(tr("figures: {path}", path=write_json(result, args.json)))
     return 0
 
 
@@ -240,9 +253,14 @@ def report(out: Path) -> str:
     """Print the summary (table, reading, samples) that batch.write_summary makes of the runs in ``out``."""
     from .report import write_summary
 
-    text = write_summary(out) or "no run records were written"
+    text = write_summary(out) or tr("no run records were written")
     print(text)
-    print(f"Results: {out.resolve()} (summary.md, curves.png, one folder per model with record.json)")
+    print(
+        tr(
+            "Results: {out} (summary.md, curves.png, one folder per model with record.json)",
+            out=out.resolve(),
+        )
+    )
     return text
 
 
@@ -278,11 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         cleanup()
     except (ConfigError, ValueError, RuntimeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(tr("error: {problem}", problem=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C: a normal way to stop, said in a sentence, not a traceback
         from .interrupt import TrainingInterrupted
-        from .language import message
 
         print(file=sys.stderr)
         if isinstance(exc, TrainingInterrupted) and exc.checkpoint is not None:

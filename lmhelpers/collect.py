@@ -13,8 +13,8 @@ from typing import Any
 from .language import tr
 from .noise import seed_groups
 from .plots import plot_curves, plot_tradeoffs
-from .records import find_records
-from .report import RESULT_COLUMNS, comparison_rows, markdown_table, spread_markdown
+from .records import comparison_rows, find_records
+from .report import RESULT_COLUMNS, markdown_table, spread_markdown
 
 
 def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
@@ -31,7 +31,9 @@ def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -
     out = Path(out_dir) if out_dir is not None else root
     records = find_records(root)
     if not records:
-        raise FileNotFoundError(f"no run records (record.json) under {root}; run a series or sweep first.")
+        raise FileNotFoundError(
+            tr("no run records (record.json) under {root}; run a series or sweep first.", root=root)
+        )
     for rec in records:
         rel = Path(rec["path"]).parent.relative_to(root)
         rec["name"] = str(rel) if str(rel) != "." else rec["name"]
@@ -44,7 +46,7 @@ def collect(root: str | os.PathLike, out_dir: str | os.PathLike | None = None) -
         writer.writerow([title for title, _ in RESULT_COLUMNS])
         writer.writerows([[r.get(key) for _, key in RESULT_COLUMNS] for r in rows])
     spread = spread_markdown(seed_groups(records))
-    over_seeds = f"\n## {tr('Over seeds')}\n\n{spread}\n" if spread else ""
+    over_seeds = "\n## " + tr("Over seeds") + f"\n\n{spread}\n" if spread else ""
     (out / "results.md").write_text(
         markdown_table(rows, RESULT_COLUMNS) + "\n" + over_seeds, encoding="utf-8"
     )

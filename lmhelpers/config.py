@@ -20,6 +20,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .language import N_, tr
+
 ARCHES = ("transformer", "rnn", "gru", "lstm")  # model families: lmhelpers.models builds each
 TOKENIZERS = ("char", "word", "bpe", "gpt2")  # lmhelpers.tokenizers implements each
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -28,10 +30,11 @@ NORMALIZATIONS = ("NFC", "NFKC", "none")  # Unicode normalisation of the corpus 
 
 
 class ConfigError(ValueError):
-    """A configuration value is out of range; the message names the field and what is allowed.
+    """A configuration value is out of range; the message, in the learner's language, names the field and
+    what is allowed.
 
-    ``field`` (the flat setting name, e.g. ``max_iters``), ``value`` and ``allowed`` carry the same
-    facts for code that reports them in its own terms (a notebook names its parameter).
+    ``field`` (the flat setting name, e.g. ``max_iters``), ``value`` and ``allowed`` (an :class:`Allowed`)
+    carry the same facts for code that reports them in its own terms (a notebook names its parameter).
     """
 
     def __init__(self, message: str, field: str | None = None, value: Any = None, allowed: str = ""):
@@ -41,26 +44,43 @@ class ConfigError(ValueError):
         self.allowed = allowed
 
 
-def _check(ok: bool, section: str, name: str, value: Any, allowed: str) -> None:
+class Allowed(str):
+    """What a setting accepts, "an integer >= 0": the English text (the string itself, which code compares)
+    that keeps its catalog template and values, so that :meth:`said` says it in the learner's language."""
+
+    def __new__(cls, template: str, **values: Any) -> Allowed:
+        self = super().__new__(cls, template.format(**values) if values else template)
+        self.template, self.values = template, values
+        return self
+
+    def said(self, language: str | None = None) -> str:
+        return tr(self.template, language, **self.values)
+
+
+def _check(ok: bool, section: str, name: str, value: Any, allowed: str, **values: Any) -> None:
     if not ok:
-        raise ConfigError(f"{section}.{name}={value!r} is invalid: {allowed}", name, value, allowed)
+        allowed = Allowed(allowed, **values)
+        facts = dict(section=section, name=name, value=value, allowed=allowed.said())
+        raise ConfigError(
+            tr("{section}.{name}={value!r} is invalid: {allowed}", **facts), name, value, allowed
+        )
 
 
 def _choice(section: str, obj: Any, name: str, choices: tuple[str, ...]) -> None:
     v = getattr(obj, name)
-    _check(v in choices, section, name, v, f"choose one of {list(choices)}")
+    _check(v in choices, section, name, v, N_("choose one of {choices}"), choices=list(choices))
 
 
 def _positive_ints(section: str, obj: Any, *names: str) -> None:
     for name in names:
         v = getattr(obj, name)
-        _check(_is_int(v) and v >= 1, section, name, v, "a positive integer")
+        _check(_is_int(v) and v >= 1, section, name, v, N_("a positive integer"))
 
 
 def _bools(section: str, obj: Any, *names: str) -> None:
     for name in names:
         v = getattr(obj, name)
-        _check(isinstance(v, bool), section, name, v, "True or False")
+        _check(isinstance(v, bool), section, name, v, N_("True or False"))
 
 
 def _is_int(v: Any) -> bool:
@@ -86,12 +106,13 @@ class DataConfig:
     def __post_init__(self) -> None:
         s = "data"
         ok = isinstance(self.dataset, str) and self.dataset != ""
-        _check(ok, s, "dataset", self.dataset, "a name such as 'tinyshakespeare', or a text file or folder")
+        dataset = N_("a name such as 'tinyshakespeare', or a text file or folder")
+        _check(ok, s, "dataset", self.dataset, dataset)
         _choice(s, self, "tokenizer", TOKENIZERS)
         v = self.vocab_size
-        _check(_is_int(v) and 2 <= v <= 1_000_000, s, "vocab_size", v, "an integer in [2, 1000000]")
+        _check(_is_int(v) and 2 <= v <= 1_000_000, s, "vocab_size", v, N_("an integer in [2, 1000000]"))
         v = self.val_fraction
-        _check(_is_number(v) and 0 < v < 1, s, "val_fraction", v, "a number strictly between 0 and 1")
+        _check(_is_number(v) and 0 < v < 1, s, "val_fraction", v, N_("a number strictly between 0 and 1"))
         _choice(s, self, "normalize", NORMALIZATIONS)
 
 
@@ -114,29 +135,14 @@ class ModelConfig:
         _choice(s, self, "arch", ARCHES)
         _positive_ints(s, self, "n_layer", "n_head", "n_embd", "block_size")
         if self.arch == "transformer":
-            _check(
-                self.n_embd % self.n_head == 0,
-                s,
-                "n_embd",
-                self.n_embd,
-                f"must be divisible by n_head={self.n_head} (each head gets n_embd // n_head dims)",
-            )
-        _check(
-            _is_number(self.dropout) and 0 <= self.dropout < 1,
-            s,
-            "dropout",
-            self.dropout,
-            "a number in [0, 1)",
-        )
+            divisible = N_("must be divisible by n_head={n_head} (each head gets n_embd // n_head dims)")
+            _check(self.n_embd % self.n_head == 0, s, "n_embd", self.n_embd, divisible, n_head=self.n_head)
+        ok = _is_number(self.dropout) and 0 <= self.dropout < 1
+        _check(ok, s, "dropout", self.dropout, N_("a number in [0, 1)"))
         _bools(s, self, "tie_weights", "bias")
         v = self.vocab_size
-        _check(
-            v is None or (_is_int(v) and v >= 2),
-            s,
-            "vocab_size",
-            v,
-            "None (set from the tokenizer) or an integer >= 2",
-        )
+        vocab = N_("None (set from the tokenizer) or an integer >= 2")
+        _check(v is None or (_is_int(v) and v >= 2), s, "vocab_size", v, vocab)
 
     @property
     def is_rnn(self) -> bool:
@@ -172,32 +178,26 @@ class TrainConfig:
         s = "train"
         _positive_ints(s, self, "batch_size", "max_iters", "eval_interval", "eval_iters")
         v = self.warmup_iters
-        _check(_is_int(v) and v >= 0, s, "warmup_iters", v, "an integer >= 0")
+        _check(_is_int(v) and v >= 0, s, "warmup_iters", v, N_("an integer >= 0"))
         lr = self.learning_rate
-        _check(_is_number(lr) and lr > 0, s, "learning_rate", lr, "a positive number such as 3e-4")
+        _check(_is_number(lr) and lr > 0, s, "learning_rate", lr, N_("a positive number such as 3e-4"))
         v = self.min_lr
-        _check(
-            v is None or (_is_number(v) and 0 <= v <= lr),
-            s,
-            "min_lr",
-            v,
-            f"None or a number in [0, learning_rate={lr}]",
-        )
+        ok = v is None or (_is_number(v) and 0 <= v <= lr)
+        _check(ok, s, "min_lr", v, N_("None or a number in [0, learning_rate={lr}]"), lr=lr)
         v = self.weight_decay
-        _check(_is_number(v) and v >= 0, s, "weight_decay", v, "a number >= 0")
+        _check(_is_number(v) and v >= 0, s, "weight_decay", v, N_("a number >= 0"))
         for name in ("beta1", "beta2"):
             v = getattr(self, name)
-            _check(_is_number(v) and 0 <= v < 1, s, name, v, "a number in [0, 1)")
+            _check(_is_number(v) and 0 <= v < 1, s, name, v, N_("a number in [0, 1)"))
         v = self.grad_clip
-        _check(_is_number(v) and v >= 0, s, "grad_clip", v, "a number >= 0 (0 disables clipping)")
-        _check(_is_int(self.seed), s, "seed", self.seed, "an integer")
+        _check(_is_number(v) and v >= 0, s, "grad_clip", v, N_("a number >= 0 (0 disables clipping)"))
+        _check(_is_int(self.seed), s, "seed", self.seed, N_("an integer"))
         _choice(s, self, "device", DEVICES)
         _choice(s, self, "dtype", DTYPES)
         _bools(s, self, "compile", "stateful")
         v = self.checkpoint_interval
-        _check(
-            v is None or (_is_int(v) and v >= 1), s, "checkpoint_interval", v, "None or a positive integer"
-        )
+        ok = v is None or (_is_int(v) and v >= 1)
+        _check(ok, s, "checkpoint_interval", v, N_("None or a positive integer"))
 
     @property
     def final_lr(self) -> float:
@@ -267,18 +267,19 @@ SETTINGS = tuple(sorted(_FIELD_SECTION))  # every flat setting name, for validat
 def _locate(key: str) -> tuple[str, str]:
     """The (section, field) a setting name means: flat, or dotted for an explicit section."""
     if not isinstance(key, str):
-        raise ConfigError(
-            f"setting names are strings, got {key!r}", str(key), key, f"one of {list(SETTINGS)}"
-        )
+        text = tr("setting names are strings, got {key!r}", key=key)
+        raise ConfigError(text, str(key), key, Allowed(N_("one of {choices}"), choices=list(SETTINGS)))
     sec, _, name = key.rpartition(".")
     if sec and sec in _SECTIONS and name in {f.name for f in fields(_SECTIONS[sec])}:
         return sec, name
     if not sec and key in _FIELD_SECTION:
         return _FIELD_SECTION[key], key
     close = difflib.get_close_matches(name, SETTINGS, n=1)
-    hint = f" (write it as {name!r})" if sec and name in _FIELD_SECTION else ""
-    hint = hint or (f" (did you mean {close[0]!r}?)" if close else "")
-    raise ConfigError(f"unknown setting {key!r}{hint}; valid settings: {list(SETTINGS)}", key)
+    hint = tr(" (write it as {name!r})", name=name) if sec and name in _FIELD_SECTION else ""
+    hint = hint or (tr(" (did you mean {name!r}?)", name=close[0]) if close else "")
+    valid = list(SETTINGS)
+    text = tr("unknown setting {key!r}{hint}; valid settings: {valid}", key=key, hint=hint, valid=valid)
+    raise ConfigError(text, key)
 
 
 def _build(cls: type, values: dict[str, Any], section: str) -> Any:
@@ -297,7 +298,7 @@ class Preset:
     largest preset whose need the runtime meets, and the out-of-memory advice names the smaller ones.
     """
 
-    purpose: str
+    purpose: str  # English, marked with N_: tr(purpose) says it in the learner's language
     data: dict[str, Any]
     model: dict[str, Any]
     train: dict[str, Any]
@@ -314,7 +315,7 @@ _SMALL_CPU_RECIPE = dict(
 
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(  # seconds on a CPU: for tests and for checking that a notebook runs at all
-        "tests; checking that a notebook runs",
+        N_("tests; checking that a notebook runs"),
         data=dict(tokenizer="char"),
         model=dict(n_layer=1, n_head=2, n_embd=32, block_size=32, dropout=0.0),
         train=dict(
@@ -324,7 +325,7 @@ PRESETS: dict[str, Preset] = {
     # Half the steps of the first recipe (2000 at lr 2e-3), with nanogpt-cpu's learning rates: `make run`
     # in 57% of the time, LSTM 2.50 bits/char (was 2.72), Transformer 2.49 (was 2.40). README "Presets".
     "cpu": Preset(
-        "`make run`: a few minutes for both models on 2 CPU cores",
+        N_("`make run`: a few minutes for both models on 2 CPU cores"),
         data=dict(tokenizer="char"),
         model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0),
         train=dict(batch_size=32, max_iters=1000, eval_interval=200, eval_iters=20, **_SMALL_CPU_RECIPE),
@@ -332,13 +333,13 @@ PRESETS: dict[str, Preset] = {
     # nanoGPT's CPU example shape (4 layers, 128 wide, 4 heads, context 64, batch 12, 2000 steps, no
     # biases, dropout 0; its recipe reaches val 1.886) with the better recipe above at the same steps.
     "nanogpt-cpu": Preset(
-        "nanoGPT's CPU example at the same steps and tokens, with a better recipe",
+        N_("nanoGPT's CPU example at the same steps and tokens, with a better recipe"),
         data=dict(tokenizer="char"),
         model=dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0, bias=False),
         train=dict(batch_size=12, max_iters=2000, eval_interval=500, eval_iters=100, **_SMALL_CPU_RECIPE),
     ),
     "t4": Preset(  # a free Colab T4 (16 GB, fp16): the reference shape at two thirds of the width and steps
-        "a free Colab T4 (16 GB)",
+        N_("a free Colab T4 (16 GB)"),
         data=dict(tokenizer="word", vocab_size=10000),
         model=dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2),
         train=dict(
@@ -352,7 +353,7 @@ PRESETS: dict[str, Preset] = {
         gpu_memory_gb=12,
     ),
     "reference": Preset(  # the original guide: batch 64, context 256, 512 wide, 8 heads, 6 layers, 5000 iters
-        "the original guide's experiment (a GPU with 30 GB or more)",
+        N_("the original guide's experiment (a GPU with 30 GB or more)"),
         data=dict(tokenizer="word", vocab_size=10000),
         model=dict(n_layer=6, n_head=8, n_embd=512, block_size=256, dropout=0.2),
         train=dict(
@@ -383,12 +384,8 @@ def smaller_presets(name: str) -> list[str]:
 def make_config(preset: str = "smoke", **overrides: Any) -> RunConfig:
     """The named preset with ``overrides`` (flat setting names, see the module docstring) applied, validated."""
     if preset not in PRESETS:
-        raise ConfigError(
-            f"unknown preset {preset!r}; choose one of {preset_names()}",
-            "preset",
-            preset,
-            f"one of {preset_names()}",
-        )
+        text = tr("unknown preset {preset!r}; choose one of {choices}", preset=preset, choices=preset_names())
+        raise ConfigError(text, "preset", preset, Allowed(N_("one of {choices}"), choices=preset_names()))
     p = PRESETS[preset]
     base = RunConfig(DataConfig(**p.data), ModelConfig(**p.model), TrainConfig(**p.train), preset=preset)
     return base.override(**overrides) if overrides else base
@@ -396,9 +393,8 @@ def make_config(preset: str = "smoke", **overrides: Any) -> RunConfig:
 
 def presets_markdown() -> str:
     """The presets side by side (notebook 00's table and the README's): every entry of ``PRESETS``."""
-    from .language import tr
-
-    titles = ("preset", "tokenizer", "layers x width", "context", "steps x batch", "meant for")
+    titles = N_("preset"), N_("tokenizer"), N_("layers x width"), N_("context")
+    titles += N_("steps x batch"), N_("meant for")
     lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---|---|---|---|---|"]
     for name, preset in PRESETS.items():
         c = make_config(name)

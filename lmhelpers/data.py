@@ -24,8 +24,11 @@ from pathlib import Path
 
 import torch
 
+from .language import N_, tr
+
 DATA_DIR_ENV = "LMHELPERS_DATA_DIR"
 TEXT_SUFFIXES = (".txt", ".md", ".text")
+SPLITS = {"train": N_("train"), "val": N_("val")}  # the two parts of a corpus, as messages name them
 
 
 class DataError(ValueError):
@@ -78,8 +81,12 @@ def resolve_dataset(
     name = str(name_or_path)
     if name not in KNOWN_DATASETS:
         raise DataError(
-            f"dataset {name!r} is neither an existing file or folder nor a known dataset "
-            f"({sorted(KNOWN_DATASETS)}). Give a path to a UTF-8 text file or a folder of .txt files."
+            tr(
+                "dataset {name!r} is neither an existing file or folder nor a known dataset ({known}). Give a "
+                "path to a UTF-8 text file or a folder of .txt files.",
+                name=name,
+                known=sorted(KNOWN_DATASETS),
+            )
         )
     info = KNOWN_DATASETS[name]
     dirs = [Path(d).expanduser() for d in (data_dir, os.environ.get(DATA_DIR_ENV)) if d]
@@ -89,20 +96,32 @@ def resolve_dataset(
         if path.is_file():
             if sha256_of(path) != info.sha256:
                 raise DataError(
-                    f"{path} exists but its sha256 does not match {name}'s; delete it or replace it "
-                    f"with the original file ({info.url})."
+                    tr(
+                        "{path} exists but its sha256 does not match {name}'s; delete it or replace it with "
+                        "the original file ({url}).",
+                        path=path,
+                        name=name,
+                        url=info.url,
+                    )
                 )
             return path
     if not download:
-        raise DataError(_missing_message(info, dirs, reason="downloading is switched off"))
+        raise DataError(_missing_message(info, dirs, reason=tr("downloading is switched off")))
     return _download(info, user_cache_dir(), searched=dirs)
 
 
 def _missing_message(info: KnownDataset, searched: list[Path], reason: str) -> str:
     places = "\n".join(f"  - {d / info.filename}" for d in searched)
-    return (
-        f"{info.filename} was not found and {reason}. Put a copy ({info.size:,} bytes, sha256 {info.sha256}) "
-        f"at one of:\n{places}\nor set {DATA_DIR_ENV} to the folder that holds it. Source: {info.url}"
+    return tr(
+        "{file} was not found and {reason}. Put a copy ({size:,} bytes, sha256 {sha256}) at one of:\n{places}\n"
+        "or set {env} to the folder that holds it. Source: {url}",
+        file=info.filename,
+        reason=reason,
+        size=info.size,
+        sha256=info.sha256,
+        places=places,
+        env=DATA_DIR_ENV,
+        url=info.url,
     )
 
 
@@ -118,14 +137,20 @@ def _download(info: KnownDataset, dest_dir: Path, searched: list[Path]) -> Path:
         digest = sha256_of(Path(tmp_name))
         if digest != info.sha256:
             raise DataError(
-                f"downloaded {info.url} but its sha256 is {digest}, expected {info.sha256}; "
-                "the file was discarded. Try again, or place a verified copy by hand."
+                tr(
+                    "downloaded {url} but its sha256 is {digest}, expected {sha256}; the file was discarded. Try "
+                    "again, or place a verified copy by hand.",
+                    url=info.url,
+                    digest=digest,
+                    sha256=info.sha256,
+                )
             )
         os.replace(tmp_name, dest)
         return dest
     except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
         # HTTPException covers IncompleteRead: the connection closed half-way through the file.
-        reason = f"the download failed ({type(exc).__name__}: {exc})"
+        problem = f"{type(exc).__name__}: {exc}"
+        reason = tr("the download failed ({problem})", problem=problem)
         raise DataError(_missing_message(info, searched, reason=reason)) from exc
     finally:
         if os.path.exists(tmp_name):
@@ -160,15 +185,24 @@ def _likely_encoding(raw: bytes) -> str:
 def read_text_file(path: Path) -> str:
     raw = path.read_bytes()
     if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path} looks like a binary file (it contains NUL bytes); give a UTF-8 text file.")
+        raise DataError(
+            tr("{path} looks like a binary file (it contains NUL bytes); give a UTF-8 text file.", path=path)
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         enc = _likely_encoding(raw)
         raise DataError(
-            f"{path} is not valid UTF-8 at byte {exc.start} (line {line}) and looks like {enc}; convert it, "
-            f"e.g. `iconv -f {enc} -t utf-8 {path.name} > fixed.txt`."
+            tr(
+                "{path} is not valid UTF-8 at byte {byte} (line {line}) and looks like {encoding}; convert it, e.g. "
+                "`iconv -f {encoding} -t utf-8 {name} > fixed.txt`.",
+                path=path,
+                byte=exc.start,
+                line=line,
+                encoding=enc,
+                name=path.name,
+            )
         ) from exc
 
 
@@ -185,18 +219,25 @@ def load_text(
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
         if not files:
             raise DataError(
-                f"folder {path} holds no text files ({', '.join(TEXT_SUFFIXES)}); add some or "
-                "point at a file."
+                tr(
+                    "folder {path} holds no text files ({suffixes}); add some or point at a file.",
+                    path=path,
+                    suffixes=", ".join(TEXT_SUFFIXES),
+                )
             )
         text = "\n\n".join(normalize_text(read_text_file(p), normalize) for p in files)
     else:
         text = normalize_text(read_text_file(path), normalize)
     if not text.strip():
-        raise DataError(f"the corpus at {path} is empty; give a text with some content.")
+        raise DataError(tr("the corpus at {path} is empty; give a text with some content.", path=path))
     if len(set(text)) < 2:
         raise DataError(
-            f"the corpus at {path} has a single distinct character ({text[0]!r}); there is nothing to "
-            "predict. Give a text with some variety."
+            tr(
+                "the corpus at {path} has a single distinct character ({char!r}); there is nothing to predict. "
+                "Give a text with some variety.",
+                path=path,
+                char=text[0],
+            )
         )
     return text
 
@@ -204,12 +245,16 @@ def load_text(
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """The first (1 - val_fraction) of the characters train; the rest validate. Deterministic."""
     if not 0 < val_fraction < 1:
-        raise DataError(f"val_fraction={val_fraction} must be strictly between 0 and 1")
+        raise DataError(tr("val_fraction={value} must be strictly between 0 and 1", value=val_fraction))
     cut = int(len(text) * (1 - val_fraction))
     if cut == 0 or cut == len(text):
         raise DataError(
-            f"a text of {len(text)} characters cannot be split into training and validation parts at "
-            f"val_fraction={val_fraction}; give a longer text."
+            tr(
+                "a text of {n} characters cannot be split into training and validation parts at "
+                "val_fraction={value}; give a longer text.",
+                n=len(text),
+                value=val_fraction,
+            )
         )
     return text[:cut], text[cut:]
 
@@ -233,7 +278,7 @@ class TokenDataset:
 
     def split(self, name: str) -> torch.Tensor:
         if name not in ("train", "val"):
-            raise ValueError(f"split must be 'train' or 'val', not {name!r}")
+            raise ValueError(tr("split must be 'train' or 'val', not {name!r}", name=name))
         return self.train if name == "train" else self.val
 
     def check_block_size(self, block_size: int) -> None:
@@ -242,8 +287,13 @@ class TokenDataset:
             n = len(self.split(name))
             if n < block_size + 1:
                 raise DataError(
-                    f"the {name} split has {n} tokens, fewer than block_size + 1 = {block_size + 1}. Use a "
-                    f"longer corpus, a smaller block_size, or a larger val_fraction (for the val split)."
+                    tr(
+                        "the {split} split has {n} tokens, fewer than block_size + 1 = {needed}. Use a longer "
+                        "corpus, a smaller block_size, or a larger val_fraction (for the val split).",
+                        split=tr(SPLITS[name]),
+                        n=n,
+                        needed=block_size + 1,
+                    )
                 )
 
     def get_batch(
@@ -293,8 +343,15 @@ class TokenDataset:
         n_windows = (length - 1) // block_size
         if n_windows < 1:
             raise DataError(
-                f"the {split} split ({len(data)} tokens) cut into {rows} streams leaves {length} tokens per "
-                f"stream, fewer than block_size + 1 = {block_size + 1}. Lower batch_size or block_size."
+                tr(
+                    "the {split} split ({n} tokens) cut into {rows} streams leaves {length} tokens per stream, "
+                    "fewer than block_size + 1 = {needed}. Lower batch_size or block_size.",
+                    split=tr(SPLITS[split]),
+                    n=len(data),
+                    rows=rows,
+                    length=length,
+                    needed=block_size + 1,
+                )
             )
         k = index % n_windows
         starts = torch.arange(rows) * length + k * block_size

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from .language import message, tr
+
 
 class DeviceError(RuntimeError):
     """The requested device is not available here; the message says what to choose instead."""
@@ -26,13 +28,19 @@ def pick_device(preference: str = "auto") -> torch.device:
         return torch.device("cpu")
     if preference == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
-            "device='cuda' was requested but no CUDA GPU is visible. Use device='auto' (falls back to the CPU) "
-            "or, on Colab, choose Runtime > Change runtime type > T4 GPU and run again."
+            tr(
+                "device='cuda' was requested but no CUDA GPU is visible. Use device='auto' (falls back to the "
+                "CPU) or, on Colab, choose Runtime > Change runtime type > T4 GPU and run again."
+            )
         )
     if preference == "mps" and not _mps_available():
-        raise DeviceError("device='mps' was requested but Apple's MPS backend is not available; use 'auto'.")
+        raise DeviceError(
+            tr("device='mps' was requested but Apple's MPS backend is not available; use 'auto'.")
+        )
     if preference not in ("cpu", "cuda", "mps"):
-        raise DeviceError(f"unknown device {preference!r}; choose 'auto', 'cpu', 'cuda' or 'mps'")
+        raise DeviceError(
+            tr("unknown device {device!r}; choose 'auto', 'cpu', 'cuda' or 'mps'", device=preference)
+        )
     return torch.device(preference)
 
 
@@ -175,7 +183,6 @@ def recommend_preset(report: dict[str, Any]) -> tuple[str, str]:
     """The preset that fits this runtime, with the reason, for notebook 00: on a CUDA GPU the largest
     preset whose ``gpu_memory_gb`` it has, elsewhere the default CPU preset."""
     from .config import DEFAULT_PRESET, PRESETS
-    from .language import message
 
     if report["device"] == "cuda":
         memory, device = report.get("gpu_memory_gb", 0), report["device_name"]

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .language import tr
 from .metrics import LN2
 
 METHODS = ("sliding", "carried", "reset")
@@ -179,11 +180,18 @@ def evaluate_text(
     block_size = cfg.block_size
     method = ("carried" if cfg.is_rnn else "sliding") if method == "auto" else method
     if method not in METHODS:
-        raise ValueError(f"method={method!r} is invalid: choose 'auto' or one of {list(METHODS)}")
+        text = tr(
+            "method={method!r} is invalid: choose 'auto' or one of {choices}",
+            method=method,
+            choices=list(METHODS),
+        )
+        raise ValueError(text)
     if method == "carried" and not cfg.is_rnn:
-        raise ValueError("method='carried' needs a recurrent model: a Transformer has no state to carry")
+        raise ValueError(tr("method='carried' needs a recurrent model: a Transformer has no state to carry"))
     if len(ids) < 2:
-        raise ValueError(f"a text of {len(ids)} token(s) has nothing to score: give at least 2 tokens")
+        raise ValueError(
+            tr("a text of {n} token(s) has nothing to score: give at least 2 tokens", n=len(ids))
+        )
     ids = ids.to(torch.long).cpu()
     tic = time.perf_counter()
     was_training = model.training
@@ -214,15 +222,24 @@ def _score(model, ids, method, stride, reset_every, batch_size, chunk):
     if method == "sliding":
         stride = stride or max(1, cfg.block_size // 2)
         if not 1 <= stride <= cfg.block_size:
-            raise ValueError(f"stride={stride} is invalid: an integer in [1, block_size={cfg.block_size}]")
+            text = tr(
+                "stride={stride} is invalid: an integer in [1, block_size={block}]",
+                stride=stride,
+                block=cfg.block_size,
+            )
+            raise ValueError(text)
         return _sliding(model, ids, cfg.block_size, stride, batch_size), None, {"stride": stride}
     if method == "carried":
         return _carried(model, ids, chunk), None, {}
     length = reset_every or cfg.block_size
     if length < 1 or (not cfg.is_rnn and length > cfg.block_size):
         raise ValueError(
-            f"reset_every={length} is invalid: at least 1, and at most block_size={cfg.block_size} for a "
-            "Transformer (it has no positions beyond its window)"
+            tr(
+                "reset_every={n} is invalid: at least 1, and at most block_size={block} for a Transformer (it "
+                "has no positions beyond its window)",
+                n=length,
+                block=cfg.block_size,
+            )
         )
     losses, positions = _reset(model, ids, length, batch_size)
     return losses, positions, {"reset_every": length}
@@ -230,15 +247,13 @@ def _score(model, ids, method, stride, reset_every, batch_size, chunk):
 
 def describe_method(score: dict[str, Any]) -> str:
     """How a score's tokens got their context, in a few words (``TextScore.to_dict()`` or a record's)."""
-    from .language import tr
-
     if score["method"] == "sliding":
-        return tr("sliding window {block}, stride {stride}").format(
-            block=score["block_size"], stride=score["stride"]
+        return tr(
+            "sliding window {block}, stride {stride}", block=score["block_size"], stride=score["stride"]
         )
     if score["method"] == "carried":
         return tr("state carried through the text")
-    return tr("reset every {n} tokens").format(n=score["reset_every"])
+    return tr("reset every {n} tokens", n=score["reset_every"])
 
 
 def evaluate_model(

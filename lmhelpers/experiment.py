@@ -23,6 +23,7 @@ from .data import TokenDataset, load_text, split_text
 from .device import environment_report, pick_device
 from .evaluation import evaluate_model
 from .generation import encode_prompt, generate, sample_text
+from .language import message, tr
 from .metrics import summarize_loss
 from .models import build_model, model_summary
 from .records import new_record, save_record
@@ -43,8 +44,6 @@ class PreparedData:
 
     @property
     def tokenizer_origin(self) -> str:
-        from .language import message
-
         return str(self.reused_from) if self.reused_from else message("tokenizer_trained_here")
 
     def describe(self) -> dict[str, Any]:
@@ -124,8 +123,11 @@ def prepare_data(
         tokenizer = train_tokenizer(config.data.tokenizer, train_text, config.data.vocab_size)
     elif tokenizer.kind != config.data.tokenizer:
         raise ValueError(
-            f"the given tokenizer is {tokenizer.kind!r} but config.data.tokenizer is "
-            f"{config.data.tokenizer!r}; make them agree."
+            tr(
+                "the given tokenizer is {kind!r} but config.data.tokenizer is {wanted!r}; make them agree.",
+                kind=tokenizer.kind,
+                wanted=config.data.tokenizer,
+            )
         )
     dataset = TokenDataset.from_text(train_text, val_text, tokenizer)
     dataset.check_block_size(config.model.block_size)
@@ -319,9 +321,9 @@ def run_experiment(
             checkpoint_path=ckpt,
             progress=progress,
         )
-        message = start_or_resume(trainer, out_dir, resume)
+        started = start_or_resume(trainer, out_dir, resume)
         if main_rank and log:
-            log(message)
+            log(started)
         trainer.fit()
         if not main_rank:
             return None
@@ -348,13 +350,20 @@ def load_or_train(
     try:
         record = load_record(out_dir)
     except RecordError:
-        print(f"{out_dir.name}: no record yet, training {config.model.arch} now")
+        print(tr("{name}: no record yet, training {arch} now", name=out_dir.name, arch=config.model.arch))
     else:
         differences = config_differences(RunConfig.from_dict(record["config"]), config, "record")
         if not differences:
-            print(f"{out_dir.name}: using the record at {record['path']}")
+            print(tr("{name}: using the record at {path}", name=out_dir.name, path=record["path"]))
             return record
-        print(f"{out_dir.name}: the record there is of other settings ({'; '.join(differences)})")
+        shown = "; ".join(differences)
+        print(
+            tr(
+                "{name}: the record there is of other settings ({differences})",
+                name=out_dir.name,
+                differences=shown,
+            )
+        )
     prepared = prepared or prepare_data(config)
     return run_experiment(config, out_dir, checkpoint_path=checkpoint_path, resume=resume, prepared=prepared)
 
@@ -371,7 +380,11 @@ def check_writable(folder: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise PermissionError(
-            f"cannot write results to {folder} ({exc}); choose another output directory."
+            tr(
+                "cannot write results to {folder} ({problem}); choose another output directory.",
+                folder=folder,
+                problem=exc,
+            )
         ) from exc
     finally:
         for p in made:  # deepest first

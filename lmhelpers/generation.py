@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .language import tr
+
 
 class PromptCroppedWarning(UserWarning):
     """A Transformer prompt longer than the context window: only its last block_size tokens are used."""
@@ -50,7 +52,10 @@ def check_temperature(temperature: Any) -> None:
     ok = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
     if not ok or not math.isfinite(temperature) or temperature > 1e6:
         raise ValueError(
-            f"temperature={temperature!r} is invalid: a finite number such as 0.8 (0 or below: greedy)"
+            tr(
+                "temperature={temperature!r} is invalid: a finite number such as 0.8 (0 or below: greedy)",
+                temperature=temperature,
+            )
         )
 
 
@@ -61,17 +66,27 @@ def _check_args(vocab_size: int, max_new_tokens: int, top_k: int | None, top_p: 
         or not 1 <= max_new_tokens <= MAX_NEW_TOKENS
     ):
         raise ValueError(
-            f"max_new_tokens={max_new_tokens!r} is invalid: an integer >= 1 and at most {MAX_NEW_TOKENS:,} "
-            "(generate in several calls for more)"
+            tr(
+                "max_new_tokens={n!r} is invalid: an integer >= 1 and at most {most:,} (generate in several calls "
+                "for more)",
+                n=max_new_tokens,
+                most=MAX_NEW_TOKENS,
+            )
         )
     if top_k is not None and (
         isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= vocab_size
     ):
-        raise ValueError(f"top_k={top_k!r} is invalid: None or an integer in [1, vocab_size={vocab_size}]")
+        raise ValueError(
+            tr(
+                "top_k={top_k!r} is invalid: None or an integer in [1, vocab_size={vocab_size}]",
+                top_k=top_k,
+                vocab_size=vocab_size,
+            )
+        )
     if top_p is not None and not (
         isinstance(top_p, (int, float)) and not isinstance(top_p, bool) and 0 < top_p <= 1
     ):
-        raise ValueError(f"top_p={top_p!r} is invalid: None or a number in (0, 1]")
+        raise ValueError(tr("top_p={top_p!r} is invalid: None or a number in (0, 1]", top_p=top_p))
 
 
 def _as_batch(prompt: Tensor | Sequence[int], device: torch.device) -> Tensor:
@@ -80,7 +95,10 @@ def _as_batch(prompt: Tensor | Sequence[int], device: torch.device) -> Tensor:
         idx = idx.unsqueeze(0)
     if idx.dim() != 2 or idx.size(1) == 0:
         raise ValueError(
-            f"prompt must be a list of ids or a [B, T] tensor with T >= 1; got shape {tuple(idx.shape)}"
+            tr(
+                "prompt must be a list of ids or a [B, T] tensor with T >= 1; got shape {shape}",
+                shape=tuple(idx.shape),
+            )
         )
     return idx.to(device=device, dtype=torch.long)
 
@@ -150,8 +168,12 @@ def generate(
     start = max(0, out.size(1) - block_size) if windowed else 0
     if start > 0:
         warnings.warn(
-            f"the prompt has {out.size(1)} tokens but the model's context window is block_size={block_size}: "
-            f"only its last {block_size} tokens are used. Shorten the prompt to silence this warning.",
+            tr(
+                "the prompt has {n} tokens but the model's context window is block_size={block_size}: only its "
+                "last {block_size} tokens are used. Shorten the prompt to silence this warning.",
+                n=out.size(1),
+                block_size=block_size,
+            ),
             PromptCroppedWarning,
             stacklevel=3,  # the caller of generate, past torch.no_grad's wrapper
         )
@@ -190,7 +212,7 @@ def encode_prompt(tokenizer: Any, prompt: str, normalize: str = "NFC") -> list[i
     from .data import normalize_text
 
     if not isinstance(prompt, str):
-        raise ValueError(f"prompt={prompt!r} is invalid: a string (it may be empty)")
+        raise ValueError(tr("prompt={prompt!r} is invalid: a string (it may be empty)", prompt=prompt))
     prompt = normalize_text(prompt, normalize)
     check = getattr(tokenizer, "check_prompt", None)
     if check is not None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import PRESETS, ConfigError, RunConfig, make_config, preset_names
+from .config import PRESETS, Allowed, ConfigError, RunConfig, make_config, preset_names
 from .device import on_colab
-from .language import LANGUAGES, current_language, message, set_language
+from .language import LANGUAGES, N_, current_language, message, set_language, tr
 from .repository import BRANCH, REPOSITORY, colab_badge, colab_url, install_spec  # noqa: F401
 from .resume import RESUME_CHOICES, describe_resume, resume_mode
 
@@ -52,7 +52,7 @@ def notebook_config(preset: str, settings: Mapping[str, Any] | None = None, **pa
     first cells rather than half-way through training.
     """
     if not isinstance(preset, str) or preset not in PRESETS:
-        raise invalid("preset", preset, f"choose one of {preset_names()}")
+        raise invalid("preset", preset, Allowed(N_("choose one of {choices}"), choices=preset_names()))
     if settings is None:
         settings = {}
     if not isinstance(settings, Mapping) or not all(isinstance(k, str) for k in settings):
@@ -79,16 +79,26 @@ def _as_parameter_error(exc: ConfigError, overrides: Mapping[str, Any]) -> Param
     return ParameterError(message("unknown", detail=exc), exc.field)
 
 
+# The sentence the Korean notebooks show by default (01's tokenizer comparison, 03's attention map).
+KOREAN_SAMPLE_SENTENCE = "사느냐 죽느냐, 그것이 문제로다."
+
+
 def invalid(name: str, value: Any, allowed: str) -> ParameterError:
-    """ "parameter NAME=VALUE is invalid: ALLOWED", in the learner's language."""
-    return ParameterError(message("invalid", name=name, value=value, allowed=allowed), name, value, allowed)
+    """ "parameter NAME=VALUE is invalid: ALLOWED", in the learner's language. ``allowed`` is an
+    :class:`~lmhelpers.config.Allowed`, or an English phrase marked for the catalog with ``N_``."""
+    said = allowed.said() if isinstance(allowed, Allowed) else tr(allowed)
+    return ParameterError(message("invalid", name=name, value=value, allowed=said), name, value, allowed)
 
 
 def use_language(language: str) -> str:
     """The ``language`` parameter: what the package writes for the learner from now on (readings,
     tables, figure labels, these messages) is in it; Korean also picks a font that draws Hangul."""
     if language not in LANGUAGES:
-        raise invalid("language", language, f"choose one of {list(LANGUAGES)}")
+        raise invalid("language", language, Allowed(N_("choose one of {choices}"), choices=list(LANGUAGES)))
+    if language == "ko":  # the notebook's own figures (plt with translated labels) draw Hangul too
+        from .plots import use_hangul_font
+
+        use_hangul_font()
     return set_language(language)
 
 
@@ -111,11 +121,9 @@ def text_parameter(name: str, value: str | None, tokenizer: Any, corpus_text: st
 
     if value is None:
         if current_language() == "ko":  # the Korean edition shows a Korean sentence where it can
-            from .korean import SAMPLE_SENTENCE
-
             try:
-                encode_prompt(tokenizer, SAMPLE_SENTENCE)
-                return SAMPLE_SENTENCE
+                encode_prompt(tokenizer, KOREAN_SAMPLE_SENTENCE)
+                return KOREAN_SAMPLE_SENTENCE
             except ValueError:
                 print(message("sample_unreadable", name=name))
         return corpus_line(corpus_text, tokenizer)
@@ -123,7 +131,7 @@ def text_parameter(name: str, value: str | None, tokenizer: Any, corpus_text: st
         encode_prompt(tokenizer, value)
     except ValueError as exc:  # TokenizerError is a ValueError, and so is a value that is not text
         raise ParameterError(
-            message("not_encodable", name=name, value=value, detail=exc), name, value
+            message("not_encodable", name=name, value=value, detail=str(exc).rstrip(".")), name, value
         ) from None
     return value
 
@@ -142,7 +150,7 @@ def resolve_dir(path: str | os.PathLike, name: str = "run_dir") -> Path:
     """An absolute folder: relative paths count from the repository root inside a checkout (so a
     notebook run from notebooks/ and a command run from the root write to the same place), else the cwd."""
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise invalid(name, path, "a folder path such as 'runs/notebooks'")
+        raise invalid(name, path, N_("a folder path such as 'runs/notebooks'"))
     p = Path(path).expanduser()
     return p if p.is_absolute() else (repo_root() or Path.cwd()) / p
 
@@ -200,13 +208,12 @@ def prepare_run(
     try:
         resume_mode(resume)
     except ValueError:
-        raise invalid("resume", resume, f"choose one of {RESUME_CHOICES}") from None
-    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
         raise invalid(
-            "checkpoint_dir",
-            checkpoint_dir,
-            f"None or a folder path, e.g. '{DRIVE_ROOT}/MyDrive/lmhelpers' on Colab",
-        )
+            "resume", resume, Allowed(N_("choose one of {choices}"), choices=RESUME_CHOICES)
+        ) from None
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, os.PathLike)):
+        folder = N_("None or a folder path, e.g. '{drive}/MyDrive/lmhelpers' on Colab")
+        raise invalid("checkpoint_dir", checkpoint_dir, Allowed(folder, drive=DRIVE_ROOT))
     root = resolve_dir(run_dir, "run_dir")
     mount_drive_if_needed(root, "run_dir")
     out_dir = root / name
@@ -235,7 +242,7 @@ def show_image(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no image at {path}: run the cell that writes it (finish_run, plot_...) first"
+            tr("no image at {path}: run the cell that writes it (finish_run, plot_...) first", path=path)
         )
     try:
         from IPython.display import Image
@@ -265,6 +272,6 @@ def solution(name: str) -> Any:
     from . import solutions
 
     if not hasattr(solutions, name):
-        raise ParameterError(f"no solution named {name!r}; see lmhelpers/solutions.py")
+        raise ParameterError(tr("no solution named {name!r}; see lmhelpers/solutions.py", name=name))
     inner = source_markdown(getattr(solutions, name))
     return markdown(f"<details><summary>{message('solution', name=name)}</summary>\n\n{inner}\n</details>")

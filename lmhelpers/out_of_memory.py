@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig, smaller_presets
+from .language import tr
 
 # torch >= 2.5 raises torch.OutOfMemoryError; older versions name it torch.cuda.OutOfMemoryError.
 OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
@@ -42,21 +43,36 @@ def out_of_memory_message(config: RunConfig, step: int, last_checkpoint: Path | 
         advice.append(f"batch_size={t.batch_size // 2}")
     if m.block_size > 1:
         advice.append(f"block_size={m.block_size // 2}")
-    advice.append(f"a smaller model (now n_layer={m.n_layer}, n_embd={m.n_embd})")
+    advice.append(
+        tr("a smaller model (now n_layer={n_layer}, n_embd={n_embd})", n_layer=m.n_layer, n_embd=m.n_embd)
+    )
     if smaller:
-        advice.append(f"a smaller preset ({' or '.join(smaller[:2])})")
+        advice.append(tr("a smaller preset ({presets})", presets=tr(" or ").join(smaller[:2])))
     if t.dtype == "float32":
-        advice.append("dtype='auto' (mixed precision)")
+        advice.append(tr("dtype='auto' (mixed precision)"))
     example = advice[0] if advice[0].startswith(("batch_size", "block_size")) else "n_embd=..."
-    where = f"the last checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written"
+    where = (
+        tr("the last checkpoint is {path}", path=last_checkpoint)
+        if last_checkpoint
+        else tr("no checkpoint was written")
+    )
     cause = f" (torch: {cause.strip().splitlines()[0]})" if cause.strip() else ""
-    return (
-        f"the GPU ran out of memory at step {step} of {m.arch} training with preset {config.preset!r}, "
-        f"batch_size={t.batch_size}, block_size={m.block_size}. To fit, try "
-        + ", ".join(advice[:-1])
-        + f" or {advice[-1]}: e.g. make_config({config.preset!r}, {example}), or --set {example} on the "
-        "command line. A checkpoint resumes only with the batch_size and block_size it was trained with, so "
-        f"start the smaller run in a new output folder; {where}.{cause}"
+    return tr(
+        "the GPU ran out of memory at step {step} of {arch} training with preset {preset!r}, "
+        "batch_size={batch_size}, block_size={block_size}. To fit, try {advice} or {last}: e.g. "
+        "make_config({preset!r}, {example}), or --set {example} on the command line. A checkpoint resumes only "
+        "with the batch_size and block_size it was trained with, so start the smaller run in a new output "
+        "folder; {where}.{cause}",
+        step=step,
+        arch=m.arch,
+        preset=config.preset,
+        batch_size=t.batch_size,
+        block_size=m.block_size,
+        advice=", ".join(advice[:-1]),
+        last=advice[-1],
+        example=example,
+        where=where,
+        cause=cause,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt  # headless, matplotlib falls back to Agg by itself
 
-from .language import tr
+from .language import N_, current_language, tr
 
 # Fonts that draw Hangul, most common first: Colab and Linux (Nanum, Noto CJK), macOS, Windows.
 HANGUL_FONTS = (
@@ -46,8 +46,10 @@ def use_hangul_font() -> str | None:
             name = "NanumGothic" if "NanumGothic" in installed else None
         except ImportError:
             warnings.warn(
-                "no font with Hangul was found, so Korean text in figures would show as empty boxes; "
-                "install one with `pip install koreanize-matplotlib` (or the system's fonts-nanum package)",
+                tr(
+                    "no font with Hangul was found, so Korean text in figures would show as empty boxes; "
+                    "install one with `pip install koreanize-matplotlib` (or the system's fonts-nanum package)"
+                ),
                 stacklevel=2,
             )
     if name is not None:
@@ -60,7 +62,12 @@ def use_hangul_font() -> str | None:
 
 
 def _needs_hangul(*texts: str) -> None:
-    if any("\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for t in texts for ch in str(t)):
+    """Pick a Hangul font when the figure will say something in Korean: its labels (the learner's language
+    is Korean, the command line's included) or the texts it shows (tokens, a sentence)."""
+    korean = current_language() == "ko"
+    if korean or any(
+        "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for t in texts for ch in str(t)
+    ):
         use_hangul_font()
 
 
@@ -68,7 +75,7 @@ def _label(record: dict[str, Any]) -> str:
     return record.get("name") or record["config"]["model"]["arch"]
 
 
-TIME_AXES = {"train_time": "training time (s)", "wall_time": "wall time (s), evaluation included"}
+TIME_AXES = {"train_time": N_("training time (s)"), "wall_time": N_("wall time (s), evaluation included")}
 
 
 def plot_curves(
@@ -82,22 +89,22 @@ def plot_curves(
     ``time`` is 'train_time' (optimisation only) or 'wall_time' (everything, evaluation included).
     """
     if time not in TIME_AXES:
-        raise ValueError(f"time={time!r}: choose one of {sorted(TIME_AXES)}")
+        raise ValueError(tr("time={time!r}: choose one of {choices}", time=time, choices=sorted(TIME_AXES)))
+    _needs_hangul(*(_label(r) for r in records))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for i, rec in enumerate(records):
         h = rec["history"]
         color = f"C{i}"
         for ax, x in zip(axes, ("step", time)):
-            ax.plot(
-                [r[x] for r in h], [r[metric] for r in h], color=color, label=f"{_label(rec)} {tr('val')}"
-            )
+            val = tr("{name} val", name=_label(rec))
+            ax.plot([r[x] for r in h], [r[metric] for r in h], color=color, label=val)
             ax.plot(
                 [r[x] for r in h],
                 [r["train_loss"] for r in h],
                 color=color,
                 ls="--",
                 alpha=0.6,
-                label=f"{_label(rec)} {tr('train')}",
+                label=tr("{name} train", name=_label(rec)),
             )
     axes[0].set_xlabel(tr("optimizer step"))
     axes[1].set_xlabel(tr(TIME_AXES[time]))
@@ -119,6 +126,7 @@ def plot_loss_by_position(
     With ``window`` (the training context, block_size) a dotted line marks it; curves that run past it
     (a recurrent model scored beyond its window) are drawn on a log axis, so both ends stay readable.
     """
+    _needs_hangul(*curves)
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, losses in curves.items():
         ax.plot(range(1, len(losses) + 1), losses, label=name)
@@ -139,7 +147,9 @@ def plot_loss_by_position(
 def plot_attention(
     weights, tokens: Sequence[str], title: str = "", path: str | os.PathLike | None = None
 ) -> plt.Figure:
-    """One attention map [T, T]: row i shows how much position i attends to each earlier position."""
+    """One attention map [T, T]: row i shows how much position i attends to each earlier position.
+
+    ``title`` is shown through ``tr``: an English title marked with ``N_`` appears in the learner's language."""
     labels = [t.replace("\n", "\\n") for t in tokens]
     _needs_hangul(title, *labels)
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -158,8 +168,9 @@ def plot_attention(
 
 def plot_tradeoffs(rows: Sequence[dict[str, Any]], path: str | os.PathLike | None = None) -> plt.Figure:
     """Final bits per character against parameters and against wall time, one labelled point per run."""
+    _needs_hangul(*(r.get("name", "") for r in rows))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, key, xlabel in zip(axes, ("params", "wall_seconds"), ("parameters", "wall time (s)")):
+    for ax, key, xlabel in zip(axes, ("params", "wall_seconds"), (N_("parameters"), N_("wall time (s)"))):
         for i, r in enumerate(rows):
             if r.get(key) is None or r.get("bits_per_char") is None:
                 continue
@@ -181,10 +192,11 @@ def plot_tokenizers(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike |
     """Bars of tokens per character, vocabulary size and encoding speed, one bar per tokenizer."""
     import matplotlib.pyplot as plt
 
+    _needs_hangul(*(r["name"] for r in rows))
     panels = [
-        ("tokens_per_char", "tokens per character (lower: shorter sequences)", False),
-        ("vocab_size", "vocabulary size (log scale)", True),
-        ("chars_per_second", "encoding speed (characters/s)", False),
+        ("tokens_per_char", N_("tokens per character (lower: shorter sequences)"), False),
+        ("vocab_size", N_("vocabulary size (log scale)"), True),
+        ("chars_per_second", N_("encoding speed (characters/s)"), False),
     ]
     fig, axes = plt.subplots(1, len(panels), figsize=(13, 3.6))
     names = [r["name"] for r in rows]
@@ -215,12 +227,19 @@ def plot_sentence_attention(
 
     ids = tokenizer.encode(sentence)[: model.config.block_size]
     if not ids:
-        raise ValueError("the sentence encodes to no tokens; choose a longer one")
+        raise ValueError(tr("the sentence encodes to no tokens; choose a longer one"))
     device = next(model.parameters()).device
     maps = model.attention_maps(torch.tensor(ids, device=device))  # [n_layer, n_head, T, T]
     n_layer, n_head = maps.shape[:2]
     layer_no = range(n_layer)[layer]  # also checks the index
-    title = f"layer {layer_no + 1} of {n_layer}, head {range(n_head)[head] + 1} of {n_head}"
+    head_no = range(n_head)[head]
+    title = tr(
+        "layer {layer} of {n_layer}, head {head} of {n_head}",
+        layer=layer_no + 1,
+        n_layer=n_layer,
+        head=head_no + 1,
+        n_head=n_head,
+    )
     return plot_attention(maps[layer, head].float().cpu(), tokenizer.token_strings(ids), title, path)
 
 

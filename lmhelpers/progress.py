@@ -17,6 +17,8 @@ from typing import Any
 
 from tqdm import tqdm as text_tqdm
 
+from .language import message, tr
+
 # The evaluation line, as eval_line writes it; batch.py echoes the lines that match to the terminal.
 EVAL_LINE = re.compile(r"^(step|스텝)\s+[\d,]+(/[\d,]+)? \| ")
 
@@ -61,7 +63,7 @@ def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = T
         total=total,
         initial=initial,
         desc=desc,
-        unit="step",
+        unit=tr("step"),  # "12.3 step/s"
         disable=not enabled,
         mininterval=2.0,  # few redraws: an executed notebook or a log stays small
         dynamic_ncols=True,
@@ -69,8 +71,6 @@ def progress_bar(total: int, initial: int = 0, desc: str = "", enabled: bool = T
 
 
 def _duration(seconds: float) -> str:
-    from .language import message
-
     if seconds < 90:
         return message("seconds", n=seconds)
     if seconds < 5400:
@@ -81,8 +81,6 @@ def _duration(seconds: float) -> str:
 def eval_line(row: dict[str, float], total: int | None = None) -> str:
     """One evaluation as a line: step (of ``total``), losses, training time so far and, given ``total``,
     the training time left at the pace so far (evaluation pauses not counted)."""
-    from .language import message
-
     step = int(row["step"])
     of = f"{step:,}/{total:,}" if total else f"{step:,}"
     line = message(

@@ -1,10 +1,11 @@
 """The written reading of a comparison: claims computed from the run records, then put into words.
 
 Every sentence starts as a :class:`Claim`: which statement it is (``key``) and the figures it states
-(``values``). :mod:`lmhelpers.sentences` turns claims into English or Korean sentences; the figures and
-their computation are the same in every language. :func:`describe_comparison` reads two or more runs
-(notebook 04 and the series summary), including the original guide's three expectations, each with a
-verdict computed from this run; :func:`describe_sweep` reads a sweep's results table (notebook 05).
+(``values``). :mod:`lmhelpers.sentences` turns claims into sentences in the learner's language, through
+the message catalog; the figures and their computation are the same in every language.
+:func:`describe_comparison` reads two or more runs (notebook 04 and the series summary), including the
+original guide's three expectations, each with a verdict computed from this run; :func:`describe_sweep`
+reads a sweep's results table (notebook 05).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _cost_claims(rows: list[dict[str, Any]], records: Sequence[Mapping[str, Any]
     speed = sorted((r for r in rows if r["tokens_per_second"]), key=lambda r: -r["tokens_per_second"])
     if len(speed) >= 2:
         fast, slow = speed[0], speed[-1]
-        device = by_name[fast["name"]].get("environment", {}).get("device", "this device")
+        device = by_name[fast["name"]].get("environment", {}).get("device")  # None: "this device"
         values = {"fast": fast["name"], "fast_tps": fast["tokens_per_second"], "slow": slow["name"]}
         values.update(slow_tps=slow["tokens_per_second"], device=device)
         out.append(
@@ -168,7 +169,7 @@ def guide_claims(
     noise (:mod:`lmhelpers.verdicts`): supports, contradicts, mixed, within noise or cannot tell, with
     the numbers behind it; then what the carried state buys the recurrent model. Empty without one model
     per family. The curves by context default to the records' whole-text ones."""
-    from .report import comparison_rows
+    from .records import comparison_rows
 
     rows = comparison_rows(records)
     pair = families(rows, records)
@@ -201,7 +202,7 @@ def comparison_claims(
     threshold: float = 0.05,
 ) -> list[Claim]:
     """Everything :func:`describe_comparison` says, as claims."""
-    from .report import comparison_rows
+    from .records import comparison_rows
 
     if len(records) < 2:
         raise ValueError("describe_comparison needs at least two run records")

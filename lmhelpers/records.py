@@ -10,10 +10,12 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .files import atomic_write
+from .language import tr
 
 RECORD_NAME = "record.json"
 RECORD_VERSION = 1
@@ -73,14 +75,22 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RecordError(f"no run record at {path}; run the training notebook or command first.") from exc
+        raise RecordError(
+            tr("no run record at {path}; run the training notebook or command first.", path=path)
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{path} is not valid JSON ({exc}); it may be from an interrupted write.") from exc
+        raise RecordError(
+            tr(
+                "{path} is not valid JSON ({problem}); it may be from an interrupted write.",
+                path=path,
+                problem=exc,
+            )
+        ) from exc
     missing = (
         [k for k in REQUIRED_KEYS if k not in record] if isinstance(record, dict) else list(REQUIRED_KEYS)
     )
     if missing:
-        raise RecordError(f"{path} is not a run record (missing {missing}).")
+        raise RecordError(tr("{path} is not a run record (missing {missing}).", path=path, missing=missing))
     record["path"] = str(path)
     return record
 
@@ -111,3 +121,39 @@ def _readable(paths) -> list[dict[str, Any]]:
         except RecordError:
             continue
     return out
+
+
+def run_label(record: dict[str, Any]) -> str:
+    """The name a run goes by in tables and readings: its name, else its model family."""
+    return record.get("name") or record["config"]["model"]["arch"]
+
+
+def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per run with the figures every comparison shows."""
+    rows = []
+    for rec in records:
+        cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
+        # The whole validation text where the record has it (lmhelpers.evaluation), else the last
+        # evaluation on the training loop's fixed batches (records written before it existed).
+        whole = (rec.get("evaluation") or {}).get("whole_text") or {}
+        final = {**final, **{k: whole[k] for k in ("loss", "perplexity", "bits_per_char") if k in whole}}
+        rows.append(
+            {
+                "name": run_label(rec),
+                "arch": cfg["model"]["arch"],
+                "tokenizer": cfg["data"]["tokenizer"],
+                "block_size": cfg["model"].get("block_size"),
+                "params": rec.get("model", {}).get("params"),
+                "tokens_per_second": timings.get("tokens_per_second"),
+                "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
+                "loss": final.get("loss"),
+                "perplexity": final.get("perplexity"),
+                "bits_per_char": final.get("bits_per_char"),
+                "bpc_stderr": whole.get("bpc_stderr"),
+                "stateful": bool(cfg.get("train", {}).get("stateful")),
+                "seed": cfg.get("train", {}).get("seed"),
+                "train_seconds": timings.get("train_seconds"),
+                "wall_seconds": timings.get("wall_seconds"),
+            }
+        )
+    return rows

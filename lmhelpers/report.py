@@ -1,6 +1,6 @@
 """Result tables and Markdown made from run records: what a notebook, ``collect`` and a series summary show.
 
-One row per run (:func:`comparison_rows`), rendered as Markdown (:func:`markdown_table`); the samples and
+One row per run (:func:`lmhelpers.records.comparison_rows`), rendered as Markdown (:func:`markdown_table`); the samples and
 settings of a run as Markdown; and ``summary.md`` of a folder of runs, with the written reading of
 :mod:`lmhelpers.reading`. Everything here is computed from the records, never written in advance.
 """
@@ -14,73 +14,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import RunConfig
-from .language import message, tr
+from .language import N_, message, tr
+from .records import comparison_rows, run_label
 
 if TYPE_CHECKING:
     from .checkpoint import TrainedModel
 
+# Column titles are English, marked for the catalog; markdown_table shows them in the learner's language.
 TABLE_COLUMNS = [
-    ("run", "name"),
-    ("model", "arch"),
-    ("tokenizer", "tokenizer"),
-    ("params", "params"),
-    ("tokens/s", "tokens_per_second"),
-    ("gen tok/s", "generation_tokens_per_second"),
-    ("val loss", "loss"),
-    ("perplexity", "perplexity"),
-    ("bits/char", "bits_per_char"),
-    ("± s.e.", "bpc_stderr"),
-    ("train s", "train_seconds"),
+    (N_("run"), "name"),
+    (N_("model"), "arch"),
+    (N_("tokenizer"), "tokenizer"),
+    (N_("params"), "params"),
+    (N_("tokens/s"), "tokens_per_second"),
+    (N_("gen tok/s"), "generation_tokens_per_second"),
+    (N_("val loss"), "loss"),
+    (N_("perplexity"), "perplexity"),
+    (N_("bits/char"), "bits_per_char"),
+    (N_("± s.e."), "bpc_stderr"),
+    (N_("train s"), "train_seconds"),
 ]
 
-# The columns of a sweep's results table (results.csv, results.md).
+# The columns of a sweep's results table (results.csv, with these English titles, and results.md).
 RESULT_COLUMNS = [
-    ("run", "name"),
-    ("model", "arch"),
-    ("tokenizer", "tokenizer"),
-    ("params", "params"),
-    ("tokens/s", "tokens_per_second"),
-    ("val loss", "loss"),
-    ("perplexity", "perplexity"),
-    ("bits/char", "bits_per_char"),
-    ("± s.e.", "bpc_stderr"),
-    ("wall s", "wall_seconds"),
+    (N_("run"), "name"),
+    (N_("model"), "arch"),
+    (N_("tokenizer"), "tokenizer"),
+    (N_("params"), "params"),
+    (N_("tokens/s"), "tokens_per_second"),
+    (N_("val loss"), "loss"),
+    (N_("perplexity"), "perplexity"),
+    (N_("bits/char"), "bits_per_char"),
+    (N_("± s.e."), "bpc_stderr"),
+    (N_("wall s"), "wall_seconds"),
 ]
-
-
-def _label(record: dict[str, Any]) -> str:
-    return record.get("name") or record["config"]["model"]["arch"]
-
-
-def comparison_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat row per run with the figures every comparison shows."""
-    rows = []
-    for rec in records:
-        cfg, final, timings = rec["config"], rec.get("final", {}), rec.get("timings", {})
-        # The whole validation text where the record has it (lmhelpers.evaluation), else the last
-        # evaluation on the training loop's fixed batches (records written before it existed).
-        whole = (rec.get("evaluation") or {}).get("whole_text") or {}
-        final = {**final, **{k: whole[k] for k in ("loss", "perplexity", "bits_per_char") if k in whole}}
-        rows.append(
-            {
-                "name": _label(rec),
-                "arch": cfg["model"]["arch"],
-                "tokenizer": cfg["data"]["tokenizer"],
-                "block_size": cfg["model"].get("block_size"),
-                "params": rec.get("model", {}).get("params"),
-                "tokens_per_second": timings.get("tokens_per_second"),
-                "generation_tokens_per_second": timings.get("generation_tokens_per_second"),
-                "loss": final.get("loss"),
-                "perplexity": final.get("perplexity"),
-                "bits_per_char": final.get("bits_per_char"),
-                "bpc_stderr": whole.get("bpc_stderr"),
-                "stateful": bool(cfg.get("train", {}).get("stateful")),
-                "seed": cfg.get("train", {}).get("seed"),
-                "train_seconds": timings.get("train_seconds"),
-                "wall_seconds": timings.get("wall_seconds"),
-            }
-        )
-    return rows
 
 
 def spread_markdown(groups: Sequence[Mapping[str, Any]]) -> str:
@@ -90,7 +57,7 @@ def spread_markdown(groups: Sequence[Mapping[str, Any]]) -> str:
     shown = sorted((g for g in groups if g["n"] >= 2), key=lambda g: (g.get("block_size") or 0, g["variant"]))
     if not shown:
         return ""
-    titles = ("model", "context", "seeds", "bits/char", "sd", "carried state saves")
+    titles = (N_("model"), N_("context"), N_("seeds"), N_("bits/char"), N_("sd"), N_("carried state saves"))
     lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---:|---:|---:|---:|---:|"]
     for g in shown:
         gain = g.get("carried_gain_mean")
@@ -107,7 +74,7 @@ def evaluation_markdown(records: Sequence[Mapping[str, Any]]) -> str:
     context reset every window, the same for every family; ± is one standard error."""
     from .evaluation import describe_method
 
-    titles = ("run", "scored", "tokens scored", "loss ± s.e.", "bits/char ± s.e.")
+    titles = (N_("run"), N_("scored"), N_("tokens scored"), N_("loss ± s.e."), N_("bits/char ± s.e."))
     lines = ["| " + " | ".join(tr(t) for t in titles) + " |", "|---|---|---:|---:|---:|"]
     for rec in records:
         ev = rec.get("evaluation") or {}
@@ -119,7 +86,7 @@ def evaluation_markdown(records: Sequence[Mapping[str, Any]]) -> str:
                 "-" if s.get("bits_per_char") is None else f"{s['bits_per_char']:.3f} ± {s['bpc_stderr']:.3f}"
             )
             lines.append(
-                f"| {_label(rec)} | {describe_method(s)} | {s['tokens']:,} | {s['loss']:.4f} ± {s['stderr']:.4f} "
+                f"| {run_label(rec)} | {describe_method(s)} | {s['tokens']:,} | {s['loss']:.4f} ± {s['stderr']:.4f} "
                 f"| {bpc} |"
             )
     return "\n".join(lines)
@@ -167,18 +134,23 @@ def config_markdown(config: RunConfig) -> str:
     kind, cap = config.data.tokenizer, config.data.vocab_size
     layers = {"layers": m.n_layer, "width": m.n_embd, "heads": m.n_head}
     shown = {
-        "preset": config.preset,
-        "model": m.arch,
-        "layers x width": message("layers_width" if m.is_rnn else "layers_width_heads", **layers),
-        "context (block_size)": m.block_size,
-        "dropout": m.dropout,
-        "tokenizer": message("vocab_cap", kind=kind, cap=cap) if kind in ("word", "bpe") else kind,
-        "steps x batch": f"{t.max_iters:,} x {t.batch_size}",
-        "learning rate": message("lr_schedule", lr=t.learning_rate, warmup=t.warmup_iters, final=t.final_lr),
-        "evaluate every": message("eval_every", interval=t.eval_interval, batches=t.eval_iters),
-        "device, seed": f"{t.device}, {t.seed}",
+        N_("preset"): config.preset,
+        N_("model"): m.arch,
+        N_("layers x width"): message("layers_width" if m.is_rnn else "layers_width_heads", **layers),
+        N_("context (block_size)"): m.block_size,
+        N_("dropout"): m.dropout,
+        N_("tokenizer"): message("vocab_cap", kind=kind, cap=cap) if kind in ("word", "bpe") else kind,
+        N_("steps x batch"): f"{t.max_iters:,} x {t.batch_size}",
+        N_("learning rate"): message(
+            "lr_schedule", lr=t.learning_rate, warmup=t.warmup_iters, final=t.final_lr
+        ),
+        N_("evaluate every"): message("eval_every", interval=t.eval_interval, batches=t.eval_iters),
+        N_("device, seed"): f"{t.device}, {t.seed}",
     }
     return key_value_table({tr(k): v for k, v in shown.items()})
+
+
+SAMPLING_LABELS = {"temperature": N_("temperature"), "seed": N_("seed")}  # top_k, top_p: as written
 
 
 def prompt_samples(
@@ -191,7 +163,7 @@ def prompt_samples(
 
     if sampling.get("seed") is None and models:
         sampling["seed"] = models[0].config.train.seed
-    settings = ", ".join(f"{tr(k)} {v}" for k, v in sampling.items())
+    settings = ", ".join(f"{tr(SAMPLING_LABELS.get(k, k))} {v}" for k, v in sampling.items())
     parts = []
     for m in models:
         text = sample_text(m.model, m.tokenizer, prompt, max_new_tokens=max_new_tokens, **sampling)
@@ -256,7 +228,11 @@ def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] 
     for rec, s in zip(records, _shared_sample(records)):
         if s is not None:
             lines += [
-                tr(f"### {rec['name']}: sample at temperature {s['temperature']}"),
+                tr(
+                    "### {name}: sample at temperature {temperature}",
+                    name=rec["name"],
+                    temperature=s["temperature"],
+                ),
                 "",
                 "```",
                 s["text"],
@@ -264,9 +240,10 @@ def write_summary(out_dir: str | os.PathLike, results: Sequence[dict[str, Any]] 
                 "",
             ]
     if results:
-        lines += [tr("## Notebooks"), "", f"| {tr('notebook')} | {tr('seconds')} |", "|---|---|"]
+        head = "| " + tr("notebook") + " | " + tr("seconds") + " |"
+        lines += [tr("## Notebooks"), "", head, "|---|---|"]
         lines += [f"| {r['notebook']} | {r['seconds']:.1f} |" for r in results]
-        lines += [f"| {tr('total')} | {sum(r['seconds'] for r in results):.1f} |", ""]
+        lines += ["| " + tr("total") + f" | {sum(r['seconds'] for r in results):.1f} |", ""]
     text = "\n".join(lines)
     (out / "summary.md").write_text(text, encoding="utf-8")
     plt.close(plot_curves(records, out / "curves.png"))

@@ -28,7 +28,7 @@ from typing import Any
 
 from .checkpoint import CheckpointError, SettingsChanged, accepting_training_changes, load_checkpoint
 from .config import RunConfig
-from .language import message
+from .language import message, tr
 from .runlock import hold_until_exit, moving, only_a_lock_in
 from .settings_history import changed_settings, describe_changes, training_settings
 
@@ -49,7 +49,9 @@ def resume_mode(resume: Any) -> str:
         return "never"
     if resume in ("restart", "change-settings"):
         return resume
-    raise ValueError(f"resume={resume!r} is invalid: choose one of {RESUME_CHOICES}")
+    raise ValueError(
+        tr("resume={resume!r} is invalid: choose one of {choices}", resume=resume, choices=RESUME_CHOICES)
+    )
 
 
 def checkpoint_step(path: str | os.PathLike) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from .checkpoint import CheckpointError, load_trained
 from .evaluation import describe_method, evaluate_model
+from .language import tr
 from .records import RECORD_NAME, RecordError, load_record
 
 
@@ -32,10 +33,15 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
             raise CheckpointError(str(exc)) from None
         if named and Path(named).is_file():
             return Path(named)
-        raise CheckpointError(f"the record at {path} names no checkpoint that exists ({named}).")
+        raise CheckpointError(
+            tr("the record at {path} names no checkpoint that exists ({named}).", path=path, named=named)
+        )
     raise CheckpointError(
-        f"no checkpoint at {path}: give a checkpoint file, or a run folder holding checkpoint.pt or a "
-        "record.json that names one."
+        tr(
+            "no checkpoint at {path}: give a checkpoint file, or a run folder holding checkpoint.pt or a "
+            "record.json that names one.",
+            path=path,
+        )
     )
 
 
@@ -60,25 +66,37 @@ def score_checkpoint(
 
 
 def _line(title: str, s: dict[str, Any]) -> str:
-    bpc = f"  bits/char {s['bits_per_char']:.4f} ± {s['bpc_stderr']:.4f}" if s.get("bits_per_char") else ""
-    return (
-        f"  {title:<34} loss {s['loss']:.4f} ± {s['stderr']:.4f}  perplexity {s['perplexity']:.3f}{bpc}"
-        f"  ({s['tokens']:,} tokens, {s['seconds']:.1f} s)"
+    bpc = ""
+    if s.get("bits_per_char"):
+        bpc = tr("  bits/char {bpc:.4f} ± {stderr:.4f}", bpc=s["bits_per_char"], stderr=s["bpc_stderr"])
+    figures = tr(
+        "loss {loss:.4f} ± {stderr:.4f}  perplexity {perplexity:.3f}{bpc}  ({tokens:,} tokens, {seconds:.1f} s)",
+        loss=s["loss"],
+        stderr=s["stderr"],
+        perplexity=s["perplexity"],
+        bpc=bpc,
+        tokens=s["tokens"],
+        seconds=s["seconds"],
     )
+    return f"  {title:<34} {figures}"
 
 
 def scorecard_text(result: dict[str, Any]) -> str:
     """The figures as a few lines of text (what ``evaluate`` prints)."""
     lines = [
         f"{result['arch']} ({result['preset']}), {result['checkpoint']}",
-        f"validation text: {result['val_tokens']:,} tokens, {result['val_chars']:,} characters; "
-        "± is one standard error over 50 parts of the text",
+        tr(
+            "validation text: {tokens:,} tokens, {chars:,} characters; ± is one standard error over 50 parts of "
+            "the text",
+            tokens=result["val_tokens"],
+            chars=result["val_chars"],
+        ),
         _line(describe_method(result["whole_text"]), result["whole_text"]),
         _line(describe_method(result["reset"]), result["reset"]),
     ]
     ctx = result["by_context"]["loss"]
     marks = sorted({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, len(ctx)} & set(range(1, len(ctx) + 1)))
-    lines.append("  loss by context: " + ", ".join(f"{n}: {ctx[n - 1]:.3f}" for n in marks))
+    lines.append(tr("  loss by context: {losses}", losses=", ".join(f"{n}: {ctx[n - 1]:.3f}" for n in marks)))
     return "\n".join(lines)
 
 

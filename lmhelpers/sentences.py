@@ -2,9 +2,11 @@
 language.
 
 A sentence is a function of the claim's values, so the figures (and their precision) are the same in
-every language; only the words differ. ``SENTENCES[language][key]`` holds one function per claim key.
-English sentences are here; Korean ones in :mod:`lmhelpers.korean_sentences`. The language is the ``language``
-argument, else the package default (:func:`lmhelpers.language.set_language`).
+every language; only the words differ. ``SENTENCES[key]`` holds one function per claim key, and every piece
+of text it writes is an English template with named placeholders looked up in the message catalog
+(:func:`lmhelpers.language.tr`): a whole sentence or clause per template, so that a translation can order
+it the way its language does. The language is the ``language`` argument of :func:`render`, else the
+package default (:func:`lmhelpers.language.set_language`).
 """
 
 from __future__ import annotations
@@ -12,233 +14,272 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .language import current_language
+from .language import current_language, tr
+from .verdict_sentences import VERDICT_SENTENCES, margin_values
 
 
 def render(claim: Any, language: str | None = None) -> str:
     """One claim as a sentence in ``language`` (default: the package's, see lmhelpers.language)."""
-    language = current_language(language)
-    if language == "ko":
-        from .korean_sentences import SENTENCES as KOREAN
-
-        return KOREAN[claim.key](**claim.values)
-    return SENTENCES["en"][claim.key](**claim.values)
+    return SENTENCES[claim.key](current_language(language), **claim.values)
 
 
-def _pairs(items, fmt: str, sep: str = ", ") -> str:
-    return sep.join(fmt.format(*item) for item in items)
+# ------------------------------------------------------------------------------ the run's numbers
+def _different_steps(lang, steps):
+    return tr(
+        "The runs trained for different numbers of steps ({steps}), so part of any difference below is "
+        "training length, not architecture.",
+        lang,
+        steps=", ".join(f"{name}: {n}" for name, n in steps),
+    )
 
 
-_GUIDE_EN = {
-    "supports": "this run supports it",
-    "contradicts": "this run contradicts it",
-    "mixed": "this run is mixed",
-    "within_noise": "this run cannot separate the models from the noise",
-    "cannot_tell": "this run cannot tell",
+def _level(lang, a, a_bpc, b, b_bpc, gap, share, noise_sd, noise_basis):
+    return tr(
+        "{a} and {b} end level on the validation text: {a_bpc:.3f} and {b_bpc:.3f} bits per character, a gap "
+        "of {gap:.3f} within the margin of ±{margin:.3f} ({why}).",
+        lang,
+        a=a,
+        b=b,
+        a_bpc=a_bpc,
+        b_bpc=b_bpc,
+        gap=gap,
+        **margin_values(lang, noise_sd, noise_basis),
+    )
+
+
+def _better(lang, a, a_bpc, b, b_bpc, gap, share, noise_sd, noise_basis):
+    return tr(
+        "{a} reaches {a_bpc:.3f} bits per character on the validation text and {b} {b_bpc:.3f}: {a} needs "
+        "{gap:.3f} fewer bits per character ({share:.1%} less), beyond the margin of ±{margin:.3f} ({why}).",
+        lang,
+        a=a,
+        b=b,
+        a_bpc=a_bpc,
+        b_bpc=b_bpc,
+        gap=gap,
+        share=share,
+        **margin_values(lang, noise_sd, noise_basis),
+    )
+
+
+def _same_tokenizer(lang, tokenizer, n, losses):
+    listed = ", ".join(
+        tr("{name} {loss:.3f} nats (perplexity {perplexity:.2f})", lang, name=name, loss=loss, perplexity=ppl)
+        for name, loss, ppl in losses
+    )
+    if n == 2:
+        return tr(
+            "Both read the text through the same {tokenizer} tokenizer, so the per-token figures compare "
+            "directly as well: {losses}.",
+            lang,
+            tokenizer=tokenizer,
+            losses=listed,
+        )
+    return tr(
+        "All read the text through the same {tokenizer} tokenizer, so the per-token figures compare directly "
+        "as well: {losses}.",
+        lang,
+        tokenizer=tokenizer,
+        losses=listed,
+    )
+
+
+def _different_tokenizers(lang, tokenizers):
+    return tr(
+        "The runs use different tokenizers ({tokenizers}), so loss and perplexity are per different units; "
+        "compare them by bits per character only.",
+        lang,
+        tokenizers=", ".join(tokenizers),
+    )
+
+
+def _throughput(lang, fast, fast_tps, slow, slow_tps, device, ratio):
+    return tr(
+        "{fast} trains on {fast_tps:,.0f} tokens per second and {slow} on {slow_tps:,.0f} ({ratio:.1f}x on "
+        "{device}).",
+        lang,
+        fast=fast,
+        fast_tps=fast_tps,
+        slow=slow,
+        slow_tps=slow_tps,
+        ratio=ratio,
+        device=device if device is not None else tr("this device", lang),
+    )
+
+
+def _equal_time(lang, time, first, ranked):
+    return tr(
+        "At equal training time, {time:.3g} s (when {first} finished), the validation text costs {ranked} "
+        "bits per character: {best} gets more out of each second of training.",
+        lang,
+        time=time,
+        first=first,
+        ranked=", ".join(f"{name} {bpc:.3f}" for name, bpc in ranked),
+        best=ranked[0][0],
+    )
+
+
+def _size(lang, big, big_params, small, small_params, ratio):
+    return tr(
+        "{big} has {big_params:,} parameters, {ratio:.1f}x the {small_params:,} of {small}.",
+        lang,
+        big=big,
+        big_params=big_params,
+        small=small,
+        small_params=small_params,
+        ratio=ratio,
+    )
+
+
+def _generation(lang, speeds):
+    listed = ""
+    for name, speed in speeds:
+        item = tr("{name} produces {speed:,.0f} tokens/s", lang, name=name, speed=speed)
+        # TRANSLATORS: joins the speeds of a list, one run's after the other's.
+        listed = tr("{earlier} and {later}", lang, earlier=listed, later=item) if listed else item
+    return tr("Generating one sequence token by token, {speeds}.", lang, speeds=listed)
+
+
+def _overfitting(lang, name, best, best_step, last):
+    return tr(
+        "{name} is overfitting: its validation loss rose from {best:.3f} at step {best_step:,} to {last:.3f}; "
+        "fewer steps or more dropout would help.",
+        lang,
+        name=name,
+        best=best,
+        best_step=best_step,
+        last=last,
+    )
+
+
+def _generalisation_gap(lang, name, gap):
+    return tr(
+        "{name} ends {gap:.2f} nats lower on training text than on validation text, but its validation loss "
+        "was still falling at the last evaluation: a generalisation gap, not yet overfitting.",
+        lang,
+        name=name,
+        gap=gap,
+    )
+
+
+def _context_gain(lang, name, first, late, gain, n):
+    if gain > 0:
+        return tr(
+            "With one token of context {name} scores {first:.3f} nats; over the last quarter of the {n}-token "
+            "window {late:.3f}, {gain:.3f} nats lower thanks to the longer context.",
+            lang,
+            name=name,
+            first=first,
+            late=late,
+            gain=gain,
+            n=n,
+        )
+    return tr(
+        "With one token of context {name} scores {first:.3f} nats; over the last quarter of the {n}-token "
+        "window {late:.3f}, {rise:.3f} nats higher: the longer context does not help it here.",
+        lang,
+        name=name,
+        first=first,
+        late=late,
+        rise=-gain,
+        n=n,
+    )
+
+
+def _curves_together(lang, a, b, end_gap, most):
+    return tr(
+        "The loss-by-position curves of {a} and {b} never part for good: at the end of the window they differ "
+        "by {end_gap:.3f} nats (at most {most:.3f} anywhere).",
+        lang,
+        a=a,
+        b=b,
+        end_gap=end_gap,
+        most=most,
+    )
+
+
+def _curves_part(lang, lower, higher, start, n, threshold, end_gap):
+    values = {"lower": lower, "higher": higher, "n": n, "threshold": threshold, "end_gap": end_gap}
+    if start == 1:
+        return tr(
+            "The loss-by-position curves separate from the very first position: {lower} stays more than "
+            "{threshold} nats below {higher} to the end of the window (by {end_gap:.3f} nats at position {n}).",
+            lang,
+            **values,
+        )
+    return tr(
+        "The loss-by-position curves separate from position {start} of {n} on: {lower} stays more than "
+        "{threshold} nats below {higher} to the end of the window (by {end_gap:.3f} nats at position {n}).",
+        lang,
+        start=start,
+        **values,
+    )
+
+
+# ---------------------------------------------------------------------------------------- sweeps
+def _sweep_best(lang, name, arch, tokenizer, bits_per_char):
+    return tr(
+        "Lowest validation bits per character: {name} ({arch}, {tokenizer}) at {bpc:.3f}.",
+        lang,
+        name=name,
+        arch=arch,
+        tokenizer=tokenizer,
+        bpc=bits_per_char,
+    )
+
+
+def _sweep_worst(lang, name, bpc, gap, share):
+    return tr(
+        "Highest: {name} at {bpc:.3f}, {gap:.3f} bits per character ({share:.0%}) behind the best.",
+        lang,
+        name=name,
+        bpc=bpc,
+        gap=gap,
+        share=share,
+    )
+
+
+def _sweep_fastest(lang, name, tps, slow, ratio):
+    return tr(
+        "Fastest training: {name} at {tps:,.0f} tokens/s, {ratio:.1f}x the slowest ({slow}).",
+        lang,
+        name=name,
+        tps=tps,
+        slow=slow,
+        ratio=ratio,
+    )
+
+
+def _sweep_smallest(lang, name, params, bpc):
+    return tr(
+        "Smallest model: {name} with {params:,} parameters reaches {bpc:.3f} bits per character.",
+        lang,
+        name=name,
+        params=params,
+        bpc=bpc,
+    )
+
+
+SENTENCES: dict[str, Callable[..., str]] = {
+    "different_steps": _different_steps,
+    "level": _level,
+    "better": _better,
+    "same_tokenizer": _same_tokenizer,
+    "different_tokenizers": _different_tokenizers,
+    "throughput": _throughput,
+    "equal_time": _equal_time,
+    "size": _size,
+    "generation": _generation,
+    "overfitting": _overfitting,
+    "generalisation_gap": _generalisation_gap,
+    "context_gain": _context_gain,
+    "curves_together": _curves_together,
+    "curves_part": _curves_part,
+    "no_scores": lambda lang: tr("No run finished with a validation score yet.", lang),
+    **VERDICT_SENTENCES,
+    "sweep_best": _sweep_best,
+    "sweep_worst": _sweep_worst,
+    "sweep_fastest": _sweep_fastest,
+    "sweep_smallest": _sweep_smallest,
 }
-
-
-def noise_en(noise_sd: float, noise_basis: str) -> str:
-    """The margin a gap must exceed, and where its noise comes from."""
-    margin = f"±{2 * noise_sd:.3f}"
-    return {
-        "preset": f"{margin} (two standard deviations of the seed-to-seed spread measured at this preset, with "
-        "the evaluation's error where it applies)",
-        "seeds": f"{margin} (two standard errors, from the spread of the seeds)",
-        "evaluation": f"{margin} (the evaluation's error alone: no seed spread is measured for this preset, so "
-        "the true noise is larger)",
-        "threshold": f"{margin} (a fixed threshold: no seed spread is measured for this preset)",
-    }[noise_basis]
-
-
-def _ahead_en(winner) -> str:
-    return f"{winner} is ahead" if winner else "the gap is within noise"
-
-
-def _guide_better_en(
-    rnn,
-    gpt,
-    rnn_bpc,
-    gpt_bpc,
-    noise_sd,
-    noise_basis,
-    curve_noise_sd,
-    same_steps,
-    params_ratio,
-    time,
-    flops,
-    steps_winner,
-    verdict,
-):
-    head = f'The guide expected "the Transformer generally does better": {_GUIDE_EN[verdict]}.'
-    if rnn_bpc is None or gpt_bpc is None or not same_steps:
-        return (
-            head + " The two runs did not train for the same number of steps, so their scores do not compare."
-        )
-    text = (
-        f" At equal steps, on the whole validation text, {gpt} scores {gpt_bpc:.3f} bits per character and "
-        f"{rnn} {rnn_bpc:.3f}: a gap of {abs(rnn_bpc - gpt_bpc):.3f} against a margin of "
-        f"{noise_en(noise_sd, noise_basis)}, so {_ahead_en(steps_winner)}."
-    )
-    if time["at"] is not None:
-        text += (
-            f" At equal training time ({time['at']:.3g} s, the clock of the figure) the curves stand at "
-            f"{gpt} {time['gpt']:.3f} and {rnn} {time['rnn']:.3f}: {_ahead_en(time['winner'])}"
-        )
-    if flops["at"] is not None:
-        text += (
-            f"; at equal training compute ({flops['at']:.3g} FLOPs) at {gpt} {flops['gpt']:.3f} and {rnn} "
-            f"{flops['rnn']:.3f}: {_ahead_en(flops['winner'])}"
-        )
-    if time["at"] is not None or flops["at"] is not None:
-        text += f" (curve margin ±{2 * curve_noise_sd:.3f})."
-    size = (
-        f" The sizes are close ({params_ratio:.2f}x), so the comparison is also at about equal parameters."
-        if 0.8 <= params_ratio <= 1.25
-        else f" But {gpt} has {params_ratio:.1f}x the parameters of {rnn}, so equal size is untested here "
-        "(sweeps/sizes.yaml varies it)."
-    )
-    return head + text + size
-
-
-def _guide_converges_en(rnn, gpt, early, noise_sd, noise_basis, mean_gap, verdict):
-    head = f'The guide expected "the RNN may converge faster": {_GUIDE_EN[verdict]}.'
-    if not early:
-        return head + " There is no early evaluation to compare (raise max_iters or lower eval_interval)."
-    return (
-        head
-        + f" Over the first third of training ({rnn} / {gpt} validation bits per character: "
-        + _pairs(early, "step {0:,} {1:.3f} / {2:.3f}")
-        + f") {rnn} is on average {mean_gap:+.3f} from {gpt}, against a margin of "
-        + noise_en(noise_sd, noise_basis)
-        + "."
-    )
-
-
-def _guide_longer_en(rnn, gpt, noise_sd, noise_basis, verdict, start_gap, end_gap, n=0):
-    head = f"The guide expected the Transformer's advantage to be larger on longer sequences: {_GUIDE_EN[verdict]}."
-    if start_gap is None:
-        return head + " It needs the whole-text loss by context of both models."
-    return head + (
-        f" {rnn} minus {gpt} on the whole validation text, in nats per token: {start_gap:+.3f} over the first "
-        f"quarter of the {n}-token window, {end_gap:+.3f} over the last; the change, {end_gap - start_gap:+.3f}, "
-        f"against a margin of {noise_en(noise_sd, noise_basis)}. The context sweep (sweeps/context.yaml) "
-        "asks the same across window lengths at equal tokens seen."
-    )
-
-
-def _carried_context_en(name, carried_bpc, reset_bpc, gain, noise_sd, reset_every, verdict):
-    what = {
-        "helps": f"carrying the state buys {name} {gain:.3f} bits per character",
-        "hurts": f"carrying the state costs {name} {-gain:.3f} bits per character",
-        "within_noise": f"carrying the state changes {name}'s score by less than the noise",
-    }[verdict]
-    return (
-        f"Context beyond the window: with its state carried through the whole validation text {name} scores "
-        f"{carried_bpc:.3f} bits per character, with the state reset every {reset_every} tokens {reset_bpc:.3f}; "
-        f"{what} (margin ±{2 * noise_sd:.3f}, two standard errors of the paired difference)."
-    )
-
-
-def _context_sweep_en(gaps, change, noise_sd, noise_basis, verdict):
-    return (
-        "Across context lengths, at equal tokens seen, the RNN needs this many more bits per character than the "
-        "Transformer: "
-        + _pairs(gaps, "{1:+.3f} at {0}")
-        + f". From the shortest to the longest the gap changes by {change:+.3f}, against a margin of "
-        + noise_en(noise_sd, noise_basis)
-        + f". The guide expected the gap to grow with the length: {_GUIDE_EN[verdict]}."
-    )
-
-
-SENTENCES: dict[str, dict[str, Callable[..., str]]] = {
-    "en": {
-        "different_steps": lambda steps: (
-            "The runs trained for different numbers of steps ("
-            + _pairs(steps, "{0}: {1}")
-            + "), so part of any difference below is training length, not architecture."
-        ),
-        "level": lambda a, a_bpc, b, b_bpc, gap, share, noise_sd, noise_basis: (
-            f"{a} and {b} end level on the validation text: {a_bpc:.3f} and {b_bpc:.3f} bits per character, a gap "
-            f"of {gap:.3f} within the margin of {noise_en(noise_sd, noise_basis)}."
-        ),
-        "better": lambda a, a_bpc, b, b_bpc, gap, share, noise_sd, noise_basis: (
-            f"{a} reaches {a_bpc:.3f} bits per character on the validation text and {b} {b_bpc:.3f}: {a} needs "
-            f"{gap:.3f} fewer bits per character ({share:.1%} less), beyond the margin of "
-            f"{noise_en(noise_sd, noise_basis)}."
-        ),
-        "same_tokenizer": lambda tokenizer, n, losses: (
-            f"{'Both' if n == 2 else 'All'} read the text through the same {tokenizer} tokenizer, so the per-token "
-            "figures compare directly as well: "
-            + _pairs(losses, "{0} {1:.3f} nats (perplexity {2:.2f})")
-            + "."
-        ),
-        "different_tokenizers": lambda tokenizers: (
-            f"The runs use different tokenizers ({', '.join(tokenizers)}), so loss and perplexity are per "
-            "different units; compare them by bits per character only."
-        ),
-        "throughput": lambda fast, fast_tps, slow, slow_tps, device, ratio: (
-            f"{fast} trains on {fast_tps:,.0f} tokens per second and {slow} on {slow_tps:,.0f} ({ratio:.1f}x on "
-            f"{device})."
-        ),
-        "equal_time": lambda time, first, ranked: (
-            f"At equal training time, {time:.3g} s (when {first} finished), the validation text costs "
-            + _pairs(ranked, "{0} {1:.3f}")
-            + f" bits per character: {ranked[0][0]} gets more out of each second "
-            "of training."
-        ),
-        "size": lambda big, big_params, small, small_params, ratio: (
-            f"{big} has {big_params:,} parameters, {ratio:.1f}x the {small_params:,} of {small}."
-        ),
-        "generation": lambda speeds: (
-            "Generating one sequence token by token, "
-            + _pairs(speeds, "{0} produces {1:,.0f} tokens/s", " and ")
-            + "."
-        ),
-        "overfitting": lambda name, best, best_step, last: (
-            f"{name} is overfitting: its validation loss rose from {best:.3f} at step {best_step:,} to {last:.3f}; "
-            "fewer steps or more dropout would help."
-        ),
-        "generalisation_gap": lambda name, gap: (
-            f"{name} ends {gap:.2f} nats lower on training text than on validation text, but its validation loss "
-            "was still falling at the last evaluation: a generalisation gap, not yet overfitting."
-        ),
-        "context_gain": lambda name, first, late, gain, n: (
-            f"With one token of context {name} scores {first:.3f} nats; over the last quarter of the {n}-token "
-            f"window {late:.3f}, "
-            + (
-                f"{gain:.3f} nats lower thanks to the longer context."
-                if gain > 0
-                else f"{-gain:.3f} nats higher: the longer context does not help it here."
-            )
-        ),
-        "curves_together": lambda a, b, end_gap, most: (
-            f"The loss-by-position curves of {a} and {b} never part for good: at the end of the window they "
-            f"differ by {end_gap:.3f} nats (at most {most:.3f} anywhere)."
-        ),
-        "curves_part": lambda lower, higher, start, n, threshold, end_gap: (
-            "The loss-by-position curves separate "
-            + ("from the very first position" if start == 1 else f"from position {start} of {n} on")
-            + f": {lower} stays more than {threshold} nats below {higher} to the end of the window (by "
-            f"{end_gap:.3f} nats at position {n})."
-        ),
-        "guide_better": _guide_better_en,
-        "guide_converges": _guide_converges_en,
-        "guide_longer": _guide_longer_en,
-        "carried_context": _carried_context_en,
-        "no_scores": lambda: "No run finished with a validation score yet.",
-        "sweep_best": lambda name, arch, tokenizer, bits_per_char: (
-            f"Lowest validation bits per character: {name} ({arch}, {tokenizer}) at {bits_per_char:.3f}."
-        ),
-        "sweep_worst": lambda name, bpc, gap, share: (
-            f"Highest: {name} at {bpc:.3f}, {gap:.3f} bits per character ({share:.0%}) behind the best."
-        ),
-        "sweep_fastest": lambda name, tps, slow, ratio: (
-            f"Fastest training: {name} at {tps:,.0f} tokens/s, {ratio:.1f}x the slowest ({slow})."
-        ),
-        "sweep_smallest": lambda name, params, bpc: (
-            f"Smallest model: {name} with {params:,} parameters reaches {bpc:.3f} bits per character."
-        ),
-        "context_sweep": _context_sweep_en,
-    }
-}
+"""One function per claim key: ``SENTENCES[key](language, **claim.values)`` is the claim's sentence."""

@@ -35,8 +35,10 @@ from typing import Any
 import yaml
 
 from .batch import find_notebook, write_worker_parameters
+from .language import N_, message, tr
 
 DONE = "DONE.json"
+STATUS = {"done": N_("done"), "skipped": N_("skipped"), "failed": N_("failed")}  # a run's status, as shown
 
 
 class SweepError(ValueError):
@@ -101,18 +103,25 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise SweepError(f"cannot read sweep file {path}: {exc}") from exc
+        raise SweepError(tr("cannot read sweep file {path}: {problem}", path=path, problem=exc)) from exc
     if not isinstance(spec, dict):
-        raise SweepError(f"{path}: a sweep file is a mapping with notebooks, parameters, grid and/or runs")
+        raise SweepError(
+            tr("{path}: a sweep file is a mapping with notebooks, parameters, grid and/or runs", path=path)
+        )
     unknown = set(spec) - {"notebooks", "parameters", "grid", "runs", "description"}
     if unknown:
-        raise SweepError(f"{path}: unknown keys {sorted(unknown)}; use notebooks, parameters, grid, runs")
+        text = tr(
+            "{path}: unknown keys {unknown}; use notebooks, parameters, grid, runs",
+            path=path,
+            unknown=sorted(unknown),
+        )
+        raise SweepError(text)
     base = path.parent
     default_nbs = spec.get("notebooks") or []
     shared = spec.get("parameters") or {}
     grid = spec.get("grid") or {}
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
-        raise SweepError(f"{path}: grid maps each parameter to a non-empty list of values")
+        raise SweepError(tr("{path}: grid maps each parameter to a non-empty list of values", path=path))
     runs: list[RunSpec] = []
     if grid:
         keys = list(grid)
@@ -127,7 +136,10 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
             )
     for i, run in enumerate(spec.get("runs") or []):
         if not isinstance(run, dict):
-            raise SweepError(f"{path}: runs[{i}] must be a mapping with name, notebooks and/or parameters")
+            text = tr(
+                "{path}: runs[{i}] must be a mapping with name, notebooks and/or parameters", path=path, i=i
+            )
+            raise SweepError(text)
         params = merge_parameters(shared, run.get("parameters") or {})
         nbs = run.get("notebooks") or default_nbs
         runs.append(
@@ -138,14 +150,19 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
             )
         )
     if not runs:
-        raise SweepError(f"{path}: no runs; give a grid or a runs list")
+        raise SweepError(tr("{path}: no runs; give a grid or a runs list", path=path))
     for r in runs:
         if not r.notebooks:
-            raise SweepError(f"{path}: run {r.name!r} names no notebooks; add a top-level notebooks list")
+            text = tr(
+                "{path}: run {name!r} names no notebooks; add a top-level notebooks list",
+                path=path,
+                name=r.name,
+            )
+            raise SweepError(text)
     names = [r.name for r in runs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise SweepError(f"{path}: run names must be unique, repeated: {dupes}")
+        raise SweepError(tr("{path}: run names must be unique, repeated: {dupes}", path=path, dupes=dupes))
     return runs
 
 
@@ -202,11 +219,16 @@ def _failure_summary(log: Path) -> str:
     try:
         lines = [ln.strip() for ln in log.read_text(encoding="utf-8").splitlines() if ln.strip()]
     except OSError:
-        return "see the executed notebook"
+        return tr("see the executed notebook")
+    said = tr(
+        "error: {problem}", problem=""
+    ).strip()  # how the worker starts its error line, in this language
     errors = [
-        ln for ln in lines if ln.startswith("error:") or re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)
+        ln
+        for ln in lines
+        if ln.startswith(("error:", said)) or re.match(r"^[A-Za-z_.]*(Error|Exception)\b", ln)
     ]
-    return (errors or lines or ["see the executed notebook"])[-1][:500]
+    return (errors or lines or [tr("see the executed notebook")])[-1][:500]
 
 
 def run_specs(
@@ -214,7 +236,7 @@ def run_specs(
 ) -> list[RunResult]:
     """Execute runs, ``jobs`` at a time; failures are collected, never raised."""
     if jobs < 1:
-        raise SweepError(f"jobs={jobs} must be >= 1")
+        raise SweepError(tr("jobs={jobs} must be >= 1", jobs=jobs))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
@@ -222,9 +244,9 @@ def run_specs(
     def one(spec: RunSpec) -> RunResult:
         result = _run_one(spec, out_dir, redo, threads)
         if echo:
-            extra = f" ({result.seconds:.0f} s)" if result.status == "done" else ""
+            extra = f" ({message('seconds', n=result.seconds)})" if result.status == "done" else ""
             where = f": {result.notebook} - {result.error}" if result.status == "failed" else ""
-            print(f"[{result.status}] {spec.name}{extra}{where}", flush=True)
+            print(f"[{tr(STATUS[result.status])}] {spec.name}{extra}{where}", flush=True)
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:

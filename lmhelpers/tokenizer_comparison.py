@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .language import message, tr
+from .language import N_, message, tr
 
 
 def train_tokenizers(
@@ -25,7 +25,7 @@ def train_tokenizers(
         try:
             out[kind] = train_tokenizer(kind, train_text, vocab_size)
         except TokenizerUnavailable as exc:
-            print(f"skipping {kind}: {exc}")
+            print(tr("skipping {kind}: {problem}", kind=kind, problem=exc))
     return out
 
 
@@ -69,12 +69,12 @@ def compare_tokenizers(tokenizers: Mapping[str, Any], text: str) -> list[dict[st
 
 
 TOKENIZER_COLUMNS = [
-    ("tokenizer", "name"),
-    ("vocabulary", "vocab_size"),
-    ("tokens/char", "tokens_per_char"),
-    ("OOV rate", "oov_rate"),
-    ("decode(encode(x)) == x", "round_trip"),
-    ("encode chars/s", "chars_per_second"),
+    (N_("tokenizer"), "name"),
+    (N_("vocabulary"), "vocab_size"),
+    (N_("tokens/char"), "tokens_per_char"),
+    (N_("OOV rate"), "oov_rate"),
+    ("decode(encode(x)) == x", "round_trip"),  # code: the same in every language
+    (N_("encode chars/s"), "chars_per_second"),
 ]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from .bpe import GPT2_SPLIT_PATTERN, train_bpe
 from .config import TOKENIZERS as TOKENIZER_KINDS
 from .files import atomic_write
+from .language import tr
 
 _FORMAT_VERSION = 1
 _WORD = re.compile(r"\w")  # a piece that starts with a word character is a word (not punctuation or space)
@@ -44,7 +45,7 @@ def _as_id_list(ids: Any) -> list[int]:
     try:  # operator.index accepts numpy integers but rejects floats and nested lists
         return [operator.index(i) for i in ids]
     except TypeError:
-        raise TokenizerError("decode expects a 1-D sequence of integer token ids") from None
+        raise TokenizerError(tr("decode expects a 1-D sequence of integer token ids")) from None
 
 
 class Tokenizer(abc.ABC):
@@ -84,7 +85,7 @@ class Tokenizer(abc.ABC):
 
     def tokens_per_char(self, text: str) -> float:
         if not text:
-            raise TokenizerError("tokens_per_char needs a non-empty text")
+            raise TokenizerError(tr("tokens_per_char needs a non-empty text"))
         return len(self.encode(text)) / len(text)
 
     def _valid_ids(self, ids: Any) -> list[int]:
@@ -93,8 +94,13 @@ class Tokenizer(abc.ABC):
         if ids and (min(ids) < 0 or max(ids) >= self.vocab_size):
             bad = next(i for i in ids if not 0 <= i < self.vocab_size)
             raise TokenizerError(
-                f"token id {bad} is out of range for this {self.kind} tokenizer (vocab_size={self.vocab_size}); "
-                "were these ids produced by a different tokenizer?"
+                tr(
+                    "token id {id} is out of range for this {kind} tokenizer (vocab_size={vocab_size}); were these "
+                    "ids produced by a different tokenizer?",
+                    id=bad,
+                    kind=self.kind,
+                    vocab_size=self.vocab_size,
+                )
             )
         return ids
 
@@ -129,10 +135,10 @@ class CharTokenizer(_TableTokenizer):
     def __init__(self, chars: Sequence[str]):
         self.chars: list[str] = sorted(set(chars))
         if any(not isinstance(c, str) or len(c) != 1 for c in self.chars):
-            raise TokenizerError("a char vocabulary must be a list of single characters")
+            raise TokenizerError("a char vocabulary must be a list of single characters")  # a damaged file
         if not self.chars:
             raise TokenizerError(
-                "a char tokenizer needs at least one character; train it on a non-empty text"
+                tr("a char tokenizer needs at least one character; train it on a non-empty text")
             )
         self._pieces = self.chars
         self._stoi = {c: i for i, c in enumerate(self.chars)}
@@ -148,8 +154,12 @@ class CharTokenizer(_TableTokenizer):
             unknown = sorted(set(text) - self._stoi.keys())
             shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
             raise TokenizerError(
-                f"{len(unknown)} character(s) not in the char vocabulary: {shown}. This tokenizer was trained on "
-                "a text without them; remove them from the input, or retrain on a text that contains them."
+                tr(
+                    "{n} character(s) not in the char vocabulary: {shown}. This tokenizer was trained on a text "
+                    "without them; remove them from the input, or retrain on a text that contains them.",
+                    n=len(unknown),
+                    shown=shown,
+                )
             ) from None
 
     def _fields(self) -> dict[str, Any]:
@@ -178,7 +188,7 @@ class WordTokenizer(_TableTokenizer):
         self._pieces = self.vocab
         self._stoi = {w: i for i, w in enumerate(self.vocab)}
         if len(self._stoi) != len(self.vocab):
-            raise TokenizerError("the word vocabulary contains duplicate entries")
+            raise TokenizerError("the word vocabulary contains duplicate entries")  # a damaged file
         self.unk_id: int = 0
 
     @classmethod
@@ -186,8 +196,13 @@ class WordTokenizer(_TableTokenizer):
         n_special = len(cls.SPECIALS)
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < n_special + 1:
             raise TokenizerError(
-                f"vocab_size={vocab_size!r} is too small for a word tokenizer: it must be an integer >= "
-                f"{n_special + 1} (the special tokens {list(cls.SPECIALS)} plus at least one word)"
+                tr(
+                    "vocab_size={vocab_size!r} is too small for a word tokenizer: it must be an integer >= {least} "
+                    "(the special tokens {specials} plus at least one word)",
+                    vocab_size=vocab_size,
+                    least=n_special + 1,
+                    specials=list(cls.SPECIALS),
+                )
             )
         counts = Counter(cls.PATTERN.findall(text))
         # Most frequent first; ties alphabetically so training is deterministic.
@@ -219,11 +234,18 @@ class WordTokenizer(_TableTokenizer):
             return
         unknown = self.unknown_words(" ".join(words) if words else text)
         shown = ", ".join(repr(w) for w in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-        what = "word" if words else "piece"
+        what = tr("word") if words else tr("piece")
+        common = ", ".join(map(repr, self.common_words()))
         raise TokenizerError(
-            f"every {what} of the prompt {text[:60]!r} is outside this word tokenizer's vocabulary "
-            f"({shown}), so generation would start from <unk> alone. Use words from the training text, "
-            f"e.g. {', '.join(map(repr, self.common_words()))}, or train with a larger vocab_size."
+            tr(
+                "every {what} of the prompt {prompt!r} is outside this word tokenizer's vocabulary ({shown}), so "
+                "generation would start from <unk> alone. Use words from the training text, e.g. {common}, or "
+                "train with a larger vocab_size.",
+                what=what,
+                prompt=text[:60],
+                shown=shown,
+                common=common,
+            )
         )
 
     def oov_rate(self, text: str) -> float:
@@ -314,10 +336,14 @@ class GPT2Tokenizer(_TiktokenTokenizer):
 
             self._enc = tiktoken.get_encoding("gpt2")
         except Exception as e:  # network errors, missing cache, import errors: all mean "not available"
+            problem = f"{type(e).__name__}: {e}"
             raise TokenizerUnavailable(
-                f"cannot load the GPT-2 tokenizer files ({type(e).__name__}: {e}). tiktoken downloads them once "
-                "and caches them: either go online once, or set the environment variable TIKTOKEN_CACHE_DIR to "
-                "a folder that already holds the cached files (e.g. shared/data/tiktoken)."
+                tr(
+                    "cannot load the GPT-2 tokenizer files ({problem}). tiktoken downloads them once and caches "
+                    "them: either go online once, or set the environment variable TIKTOKEN_CACHE_DIR to a folder "
+                    "that already holds the cached files (e.g. shared/data/tiktoken).",
+                    problem=problem,
+                )
             ) from e
 
     def _fields(self) -> dict[str, Any]:
@@ -327,11 +353,16 @@ class GPT2Tokenizer(_TiktokenTokenizer):
 def train_tokenizer(kind: str, text: str, vocab_size: int = 10000) -> Tokenizer:
     """Build a tokenizer of ``kind`` from ``text``; ``vocab_size`` caps word and bpe (gpt2 ignores both)."""
     if kind not in TOKENIZER_KINDS:
-        raise TokenizerError(f"unknown tokenizer kind {kind!r}; choose one of {list(TOKENIZER_KINDS)}")
+        kinds = list(TOKENIZER_KINDS)
+        raise TokenizerError(
+            tr("unknown tokenizer kind {kind!r}; choose one of {kinds}", kind=kind, kinds=kinds)
+        )
     if kind == "gpt2":
         return GPT2Tokenizer()
     if not isinstance(text, str) or not text:
-        raise TokenizerError(f"cannot train a {kind} tokenizer on an empty text; pass the training corpus")
+        raise TokenizerError(
+            tr("cannot train a {kind} tokenizer on an empty text; pass the training corpus", kind=kind)
+        )
     if kind == "char":
         return CharTokenizer.train(text)
     if kind == "word":
@@ -344,7 +375,11 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     kind = d.get("kind") if isinstance(d, dict) else None
     if kind not in TOKENIZER_KINDS:
         raise TokenizerError(
-            f"not a saved tokenizer: 'kind' is {kind!r}, expected one of {list(TOKENIZER_KINDS)}"
+            tr(
+                "not a saved tokenizer: 'kind' is {kind!r}, expected one of {choices}",
+                kind=kind,
+                choices=list(TOKENIZER_KINDS),
+            )
         )
     try:
         if kind == "char":
@@ -357,18 +392,27 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, TokenizerError):
             raise
-        raise TokenizerError(f"the saved {kind} tokenizer is malformed ({type(e).__name__}: {e})") from e
+        problem = f"{type(e).__name__}: {e}"
+        raise TokenizerError(
+            tr("the saved {kind} tokenizer is malformed ({problem})", kind=kind, problem=problem)
+        ) from e
 
 
 def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
     """Load a tokenizer saved with :meth:`Tokenizer.save`."""
     path = Path(path)
     if not path.is_file():
-        raise TokenizerError(f"no tokenizer file at {path}; train one with train_tokenizer(...).save(path)")
+        raise TokenizerError(
+            tr("no tokenizer file at {path}; train one with train_tokenizer(...).save(path)", path=path)
+        )
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TokenizerError(
-            f"{path} is not a JSON tokenizer file ({type(e).__name__}); was it saved with .save()?"
+            tr(
+                "{path} is not a JSON tokenizer file ({problem}); was it saved with .save()?",
+                path=path,
+                problem=type(e).__name__,
+            )
         ) from e
     return tokenizer_from_dict(d)

@@ -22,7 +22,7 @@ from .config import RunConfig, TrainConfig
 from .data import TokenDataset
 from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
 from .interrupt import StopRequests, TrainingInterrupted
-from .language import message
+from .language import message, tr
 from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
 from .progress import progress_bar
 from .settings_history import continued, settings_history
@@ -116,7 +116,7 @@ class Trainer:
             self.forward = torch.compile(self.forward)
         self.batch_generator = torch.Generator().manual_seed(t.seed)
         if t.stateful and not hasattr(model, "init_state"):
-            raise ValueError("stateful=True needs a model with a state (init_state): a recurrent family")
+            raise ValueError(tr("stateful=True needs a model with a state (init_state): a recurrent family"))
         self.stream_state: Any = None  # stateful training: the state the last window left, detached
         torch.manual_seed(t.seed + self.dist.rank)  # dropout masks; saved and restored with every checkpoint
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -279,13 +279,18 @@ class Trainer:
             return
         first_bad = self.step - len(losses) + int((~torch.isfinite(losses)).nonzero()[0]) + 1
         where = (
-            f"the last good checkpoint is {self.last_checkpoint}"
+            tr("the last good checkpoint is {path}", path=self.last_checkpoint)
             if self.last_checkpoint
-            else "no checkpoint was written yet"
+            else tr("no checkpoint was written yet")
         )
         raise TrainingDiverged(
-            f"the training loss became {losses[~torch.isfinite(losses)][0].item()} at step {first_bad}; {where}. "
-            "Lower learning_rate, keep grad_clip > 0, or use dtype='float32', then resume or restart."
+            tr(
+                "the training loss became {value} at step {step}; {where}. Lower learning_rate, keep grad_clip > 0, "
+                "or use dtype='float32', then resume or restart.",
+                value=losses[~torch.isfinite(losses)][0].item(),
+                step=first_bad,
+                where=where,
+            )
         )
 
     def _log_eval(self, callback, wall_before: float, session_start: float) -> None:

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import nbformat
 
+from lmhelpers.language import N_, message, tr
+
+# What a notebook's first cells import for every later cell: the learner's-language lookups.
+IMPORTED_EARLIER = {"tr": tr, "N_": N_, "message": message}
+
+
+def notebook_namespace(**names) -> dict:
+    """A namespace to run a lesson's cells in, holding what its earlier cells imported, and ``names``."""
+    return {**IMPORTED_EARLIER, **names}
+
 
 def cell(nb: nbformat.NotebookNode, cell_id: str) -> nbformat.NotebookNode:
     """The cell of ``nb`` with this id (StopIteration when the notebook lost it)."""
@@ -14,6 +24,8 @@ def run_cells(
     nb: nbformat.NotebookNode, ids: list[str], namespace: dict, replace: tuple[str, str] | None = None
 ) -> dict:
     """Execute the cells ``ids`` in ``namespace``; ``replace`` edits the source first (a deliberate bug)."""
+    for name, value in IMPORTED_EARLIER.items():
+        namespace.setdefault(name, value)
     for cell_id in ids:
         source = cell(nb, cell_id).source
         if replace and replace[0] in source:

@@ -18,6 +18,16 @@ if "TIKTOKEN_CACHE_DIR" not in os.environ and (_SHARED / "tiktoken").is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(_SHARED / "tiktoken")
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise(monkeypatch):
+    """Each test starts in English and leaves no language behind: a test that calls set_language("ko") (or
+    runs a Korean cell in-process) must not turn the next test's messages Korean."""
+    from lmhelpers import language
+
+    monkeypatch.delenv("LMHELPERS_LANGUAGE", raising=False)
+    monkeypatch.setattr(language, "_default", [])
+
+
 @pytest.fixture(scope="session")
 def shakespeare_path() -> Path:
     path = Path(os.environ.get("LMHELPERS_DATA_DIR", _SHARED)) / "tinyshakespeare.txt"
@@ -79,4 +89,26 @@ def make_dry_run():
             env={"PATH": "/usr/bin:/bin", **(env or {})},
         )
 
+    return run
+
+
+@pytest.fixture(scope="session")
+def smoke_series_both_languages(tmp_path_factory, shakespeare_path: Path) -> Path:
+    """The series at the smoke preset in English and in Korean, run once per session and laid out as
+    ``make run PRESET=smoke OUT=RUN`` and then ``make book`` lay them out. Returns RUN:
+
+    * ``RUN/<notebook>.ipynb``: the executed English notebooks 00-04 (notebooks/), with ``RUN/series.json``,
+      ``RUN/summary.md`` and one folder per notebook (``RUN/02_rnn/record.json``, figures);
+    * ``RUN/ko/<notebook>.ipynb``: the executed Korean notebooks 00-04 (notebooks/ko/, ``language="ko"``),
+      with ``RUN/ko/series.json``, ``RUN/ko/summary.md`` and ``RUN/ko/<notebook>/`` likewise.
+
+    Notebook 05 is not part of the series and is not run.
+    """
+    from build_book import run_korean_series
+
+    from lmhelpers.batch import run_series
+
+    run = tmp_path_factory.mktemp("smoke_series") / "run"
+    run_series(run, {"preset": "smoke"}, log=None)
+    run_korean_series(run, log=None)
     return run

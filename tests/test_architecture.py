@@ -75,3 +75,39 @@ def test_every_module_is_on_the_map():
     names = {p.stem for p in MODULES if not p.stem.startswith("_")}
     missing = {n for n in names if f"`{n}`" not in doc and not (n.startswith("bench") and "`bench*`" in doc)}
     assert not missing, f"add a line for {sorted(missing)} to docs/architecture.md"
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` (module -> modules it imports) as [a, b, ..., a]; [] when none."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return path[path.index(node) :] + [node]
+        if node in done:
+            return []
+        for nxt in sorted(graph.get(node, ())):
+            found = visit(nxt, path + [node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return []
+
+
+def test_no_import_circle_in_the_package():
+    """Layers hold without exceptions: no module imports, even lazily inside a function, one that imports
+    it back, directly or round a longer circle (the package's __init__ only names modules lazily)."""
+    graph = {p.stem: _imports(p) - {p.stem} for p in MODULES if p.stem != "__init__"}
+    assert _circle(graph) == []
+
+
+def test_a_circle_is_found_however_long():
+    assert _circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert _circle({"language": {"plots"}, "plots": {"language"}}) == ["language", "plots", "language"]
+    assert _circle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

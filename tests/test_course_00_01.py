@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _notebook_cells import notebook_namespace
 
 from lmhelpers import solutions
 from lmhelpers.exercises import EXERCISES
@@ -102,7 +103,7 @@ def test_every_exercise_of_the_notebook_is_asked_with_a_stub_and_a_folded_soluti
 def _run_exercise_cell(source: str, exercise: str, answer=None):
     """Run an exercise cell; with ``answer``, as if the learner had written it. Returns the check's result."""
     *body, last = source.rstrip().splitlines()
-    namespace: dict = {}
+    namespace = notebook_namespace()
     exec("\n".join(body), namespace)
     stub = namespace[exercise]
     if answer is not None:
@@ -134,7 +135,7 @@ def hand_built() -> dict:
     from lmhelpers import notebook as nbh
 
     cells = {c.id: c.source for c in _read("01_tokenizer.ipynb").cells}
-    namespace: dict = {"nbh": nbh}
+    namespace = notebook_namespace(nbh=nbh)
     with contextlib.redirect_stdout(io.StringIO()):
         for cell_id in HAND_BUILT:
             exec(cells[cell_id], namespace)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 import torch
-from _notebook_cells import cell, run_cells
+from _notebook_cells import cell, notebook_namespace, run_cells
 
 import lmhelpers
 from lmhelpers import notebook as nbh
@@ -207,7 +207,7 @@ def test_time_per_token_is_measured_next_to_the_complexity_table(nb):
     table = cell(nb, "context-text").source
     for entry in ("sequential operations", "maximum path length", "cost per layer", "O(T·d²)", "O(T²·d)"):
         assert entry in table
-    namespace = {"torch": torch, "lmhelpers": lmhelpers, "nbh": nbh}
+    namespace = notebook_namespace(torch=torch, lmhelpers=lmhelpers, nbh=nbh)
     namespace["trainer"] = SimpleNamespace(model=nn.Linear(1, 1))  # only its device is read
     exec(compile(cell(nb, "context-time").source, "context-time", "exec"), namespace)
     lstm, transformer = namespace["per_token"]["lstm"], namespace["per_token"]["transformer"]

@@ -7,6 +7,7 @@ import collections
 import inspect
 import math
 import random
+import re
 
 import pytest
 import torch
@@ -709,6 +710,154 @@ def test_assert_close_prints_a_match_and_stops_on_a_difference(capsys):
         assert_close("CausalSelfAttention", mine.transpose(1, 2), real)
     assert_close("the merge", [9, 1], [9, 1])
     assert capsys.readouterr().out == "matches the merge (identical)\n"
+
+
+# ------------------------------------------------------------------------------ the feedback in Korean
+# Every text of a check is a template of the message catalog, a problem inside another (a tuple's value, a
+# list's first difference) filled in whole: in Korean the sentence reads as Korean, with no English prose
+# left around the identifiers, numbers and code, and particles that fit the values before them.
+NUMBER = r"-?\d[\d.e+-]*"
+CODE_WORDS = {
+    "atol",
+    "rtol",
+    "torch",
+    "return",
+    "nats",
+    "bias",
+    "query",
+    "key",
+    "value",
+    "proj",
+    "fc",
+    "sqrt",
+}
+
+
+def _english_prose(text: str) -> list[str]:
+    """Words of English prose in ``text``: lowercase words outside identifiers, code and the known names."""
+    words = re.findall(r"(?<![\w.`'])[a-z]{3,}(?![\w.(`'])", text)
+    return [w for w in words if w not in CODE_WORDS and w not in EXERCISES]
+
+
+@pytest.fixture()
+def korean(monkeypatch):
+    from lmhelpers import language
+
+    monkeypatch.setattr(language, "_default", ["ko"])
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "says"),
+    [
+        (  # a tuple's value, its largest difference inside: "value 1 of 2" is a template of its own
+            "lstm_step",
+            _lstm_ifog,
+            rf"  돌려준 값 2개 중 1번째: 인덱스 \(2, 2\)에서 절대 차이가 {NUMBER}(으)?로 가장 큽니다\. 계산한 값은 "
+            rf"{NUMBER}, 기댓값은 {NUMBER}입니다\(허용 오차 atol=1e-05, rtol=0\.0001\)",
+        ),
+        (
+            "merge",
+            WRONG["merge"],
+            r"  \[9, 9\]를 돌려주었는데 기댓값은 \[9, 1\]입니다\. 처음 다른 곳은 인덱스 1로, 계산한 값은 9, "
+            r"기댓값은 1입니다",
+        ),
+        (
+            "merge",
+            WRONG_ANSWERS["merge"][1],
+            r"  \[9\]를 돌려주었는데 기댓값은 \[9, 1\]입니다\. 항목이 2개여야 하는데 1개입니다",
+        ),
+        ("count_pairs", WRONG["count_pairs"], r"  다른 곳이 있습니다: 키 \(1, 1\)의 값은 1, 기댓값은 2"),
+        (
+            "transformer_params",
+            WRONG["transformer_params"],
+            "  기댓값은 1,008인데 계산한 값은 976입니다. 차이는 -32입니다",
+        ),
+        (
+            "rnn_step",
+            lambda x, h, W_ih, W_hh, b_ih, b_hh: solutions.rnn_step(x, h, W_ih, W_hh, b_ih, b_hh).T,
+            r"  모양이 다릅니다: \[3, 5\]여야 하는데 \[5, 3\]입니다",
+        ),
+        (
+            "merge",
+            lambda ids, pair, new_id: None,
+            r"  함수가 None을 돌려줍니다\. `return`을 빠뜨리지 않았나요\?",
+        ),
+        (
+            "Head",
+            _HeadWithoutBiases,
+            "  직접 만든 모듈에 key.bias, query.bias, value.bias가 없습니다. 층 이름을 문제에서 말한 대로 지으세요",
+        ),
+        (
+            "FeedForward",
+            _NarrowMLP,
+            r"  fc\.weight의 모양이 직접 만든 모듈에서는 \[8, 8\], 패키지의 모듈에서는 \[32, 8\]입니다",
+        ),
+        (
+            "GPT",
+            _UntiedGPT,
+            "  직접 만든 모듈의 파라미터는 1,128개, 패키지의 모듈은 1,040개입니다. 묶인 행렬은 한 번만 셉니다",
+        ),
+    ],
+    ids=[
+        "lstm-tuple",
+        "merge-list",
+        "merge-length",
+        "dict",
+        "int",
+        "shape",
+        "none",
+        "names",
+        "sizes",
+        "count",
+    ],
+)
+def test_the_korean_feedback_reads_as_korean(korean, name, wrong, says):
+    from lmhelpers.hints import HINTS
+
+    result = check(name, wrong)
+    first, problem, hint_line, *more = str(result).split("\n")
+    n, i = result.cases, result.failed_case
+    assert first.startswith(f"아직 아닙니다: {name}의 사례 {n}개 중 {i}번째에서 문제가 생겼습니다: ")
+    assert re.fullmatch(says, problem), problem
+    assert hint_line.startswith("힌트: ") and hint_line != f"힌트: {HINTS[name]}"
+    if name != "transformer_params":  # the exercises with a second hint say how to ask for it
+        assert more == [f'두 번째 힌트(코드의 뼈대)가 필요하면 새 셀에서 실행하세요: hint("{name}")']
+    assert _english_prose(str(result)) == [], str(result)
+
+
+def test_the_korean_checks_say_correct_unwritten_raised_and_print_the_second_hint(korean, capsys):
+    from lmhelpers.exercises import hint
+
+    assert _english_prose("돌려준 값 value 1 of 2: max absolute difference 0.5") == [
+        "max",
+        "absolute",
+        "difference",
+    ]
+    assert str(check("merge", solutions.merge)) == "정답입니다: merge (사례 8개 모두 통과)"
+
+    class Head(solutions.Head):
+        def __init__(self, cfg, head_size):
+            raise NotImplementedError("your code here")
+
+    unwritten = str(check("Head", Head)).split("\n")[1]
+    assert unwritten == "  아직 작성하지 않았습니다: Head.__init__에서 NotImplementedError가 발생합니다"
+
+    def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):
+        return torch.tanh(x @ W_ih + h @ W_hh.T + b_ih + b_hh)
+
+    raised = str(check("rnn_step", rnn_step)).split("\n")
+    assert raised[1].startswith("  함수에서 RuntimeError가 발생했습니다: ")
+    assert re.fullmatch(r"  rnn_step의 \d+번째 줄: return torch\.tanh\(x @ W_ih \+ .*", raised[2]), raised[2]
+    assert "(허용 오차" not in raised[1]
+    hint("merge")
+    printed = capsys.readouterr().out
+    assert "    if <ids[i] 뒤에 id가 있고, 두 id가 그 쌍이면>: new_id를 append, i += 2\n" in printed
+    with pytest.raises(
+        AssertionError, match=r"결과가 CausalSelfAttention과 다릅니다: 모양이 다릅니다: \[2, 5\]여야"
+    ):
+        assert_close("CausalSelfAttention", torch.zeros(5, 2), torch.zeros(2, 5))
+    with pytest.raises(KeyError, match="'merg'라는 연습 문제는 없습니다"):
+        check("merg", solutions.merge)
 
 
 # ------------------------------------------------------------------------------ solutions vs the real thing

@@ -17,6 +17,7 @@ import nbformat
 import pytest
 import sync_ko
 
+from lmhelpers.language import tr
 from lmhelpers.notebook import ALL_NOTEBOOKS
 from lmhelpers.repository import colab_url
 
@@ -97,8 +98,10 @@ def test_a_korean_attention_map_draws_hangul(korean_corpus, tmp_path):
     outputs = json.dumps(
         [c.get("outputs", []) for c in nbformat.read(executed, as_version=4).cells], ensure_ascii=False
     )
-    assert "attention sentence" in outputs or "sentence" in outputs
+    # the line notebook 03 prints, "attention sentence: '...'" in Korean
+    label = tr("attention sentence: {sentence!r}", language="ko").split("{")[0]
+    assert label in outputs
     assert (tmp_path / "runs" / "03_transformer" / "attention.png").is_file()
     assert "missing from" not in outputs and "Glyph" not in outputs
-    printed = [line for line in outputs.split("\\n") if "attention sentence" in line]
-    assert any(HANGUL.search(line) for line in printed), printed
+    printed = [line.split(label, 1)[1] for line in outputs.split("\\n") if label in line]
+    assert any(HANGUL.search(sentence) for sentence in printed), printed

@@ -4,8 +4,8 @@ import math
 import pytest
 
 from lmhelpers.plots import plot_curves
-from lmhelpers.records import RecordError, find_records, load_record, new_record, save_record
-from lmhelpers.report import comparison_rows, markdown_table
+from lmhelpers.records import RecordError, comparison_rows, find_records, load_record, new_record, save_record
+from lmhelpers.report import markdown_table
 
 
 def _record(name, arch="lstm", loss=1.5):

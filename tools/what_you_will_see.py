@@ -51,7 +51,7 @@ WORDS = {
         "value": "CPU 코어 {cores}개 (측정값)",
         "time": "이 노트북 실행 시간",
         "train": "학습 시간",
-        "bpc": "검증 글자당 비트 수 (bits per character)",
+        "bpc": "검증 글자당 비트 수",
         "loss": "검증 손실 (토큰당 nats)",
         "params": "파라미터 수",
         "tpc": "글자당 토큰 수, {kind}",
