@@ -252,20 +252,25 @@ def check_Head(cls: Any) -> CheckResult:
     return _run_module("Head", cls, cases, count=False)
 
 
+def _head_cases(reference: Any, shapes: list[tuple]) -> list:
+    """One case per (n_embd, n_head, block_size, bias, B, T): the package's ``reference`` module built
+    from that config, fed one random batch ``x`` (seeded by the case's index); its first output compared."""
+    cases = []
+    for seed, (C, nh, bs, bias, B, T) in enumerate(shapes):
+        cfg = _model_config(n_embd=C, n_head=nh, block_size=bs, bias=bias)
+        (x,) = _randn(seed, (B, T, C))
+        cases.append(_module_case(seed, lambda cfg=cfg: reference(cfg), cfg, (x,), _first))
+    return cases
+
+
 @_exercise("03")
 def check_MultiHeadAttention(cls: Any) -> CheckResult:
     """``MultiHeadAttention(cfg)``: ``heads`` (an ``nn.ModuleList`` of ``Head``) and ``proj``; ``forward(x)
     -> [B, T, n_embd]``. Compared with the package's ``CausalSelfAttention`` holding the same weights."""
     from .transformer import CausalSelfAttention
 
-    cases = []
-    for seed, (C, nh, bs, bias, B, T) in enumerate(
-        [(8, 2, 8, False, 1, 5), (12, 3, 6, True, 2, 6), (16, 4, 8, False, 2, 8), (6, 1, 4, True, 1, 3)]
-    ):
-        cfg = _model_config(n_embd=C, n_head=nh, block_size=bs, bias=bias)
-        (x,) = _randn(seed, (B, T, C))
-        cases.append(_module_case(seed, lambda cfg=cfg: CausalSelfAttention(cfg), cfg, (x,), _first))
-    return _run_module("MultiHeadAttention", cls, cases)
+    shapes = [(8, 2, 8, False, 1, 5), (12, 3, 6, True, 2, 6), (16, 4, 8, False, 2, 8), (6, 1, 4, True, 1, 3)]
+    return _run_module("MultiHeadAttention", cls, _head_cases(CausalSelfAttention, shapes))
 
 
 @_exercise("03")
@@ -288,14 +293,8 @@ def check_Block(cls: Any) -> CheckResult:
     ``FeedForward``); ``forward(x) -> [B, T, n_embd]``. Compared with the package's ``Block``."""
     from .transformer import Block
 
-    cases = []
-    for seed, (C, nh, bs, bias, B, T) in enumerate(
-        [(8, 2, 8, False, 1, 5), (12, 3, 6, True, 2, 6), (16, 4, 8, True, 2, 8)]
-    ):
-        cfg = _model_config(n_embd=C, n_head=nh, block_size=bs, bias=bias)
-        (x,) = _randn(seed, (B, T, C))
-        cases.append(_module_case(seed, lambda cfg=cfg: Block(cfg), cfg, (x,), _first))
-    return _run_module("Block", cls, cases)
+    shapes = [(8, 2, 8, False, 1, 5), (12, 3, 6, True, 2, 6), (16, 4, 8, True, 2, 8)]
+    return _run_module("Block", cls, _head_cases(Block, shapes))
 
 
 @_exercise("03")
