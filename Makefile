@@ -88,10 +88,15 @@ format: install
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
 
-# Mutation testing of the modules that compute reported figures, in a scratch copy (slow on 2 cores:
-# about an hour; not part of `make test` or CI). Results and survivors: docs/mutation.md.
-# E.g. make mutation MUTATION_ARGS="--planted" or MUTATION_ARGS="--module metrics -j 2".
-MUTATION_ARGS ?= -j 2
-.PHONY: mutation
+# Mutation testing of the modules that compute reported figures with mutmut, in a scratch copy
+# (runs/mutation/tree; configuration: [tool.mutmut] in pyproject.toml). Slow on 2 cores (about an hour the
+# first time; a second run retests only what changed), so not part of `make test` or CI. Prints the score;
+# survivors and what became of them: docs/mutation.md. `make mutation-planted`: the planted bugs.
+# E.g. make mutation MUTATION_ARGS="--max-children 1" or MUTATION_ARGS="lmhelpers.metrics*".
+MUTATION_ARGS ?=
+.PHONY: mutation mutation-planted
 mutation: install
-	$(PY) tools/mutation.py $(MUTATION_ARGS)
+	$(PY) tools/mutation_run.py run $(MUTATION_ARGS)
+
+mutation-planted: install
+	$(PY) tools/mutation_run.py planted

@@ -6,7 +6,8 @@ and becomes erratic. So the benchmark samples the machine before it starts (and 
 count from the cores left free, :func:`free_cores`), measures what others used during every group of
 rows and the whole run (:func:`usage`), samples again at the end, and warns (:func:`load_warnings`).
 
-Linux only (``/proc/stat``, ``/proc/loadavg``); elsewhere the figures are None and nothing is warned.
+The counters come from psutil (``cpu_times``, ``getloadavg``), so Linux, macOS and Windows all report the
+load and the cores others used; steal only where the platform counts it (Linux), None elsewhere.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+import psutil
 
 SAMPLE_S = 0.5  # how long the idle samples at the start and the end of a run last
 BUSY_CORES = 0.25  # other processes using more than this many cores make timings suspect
 STEAL_SHARE = 0.02  # so does the hypervisor taking more than this share of the CPU time
 MIN_SECONDS = 0.25  # the kernel counts CPU time in ticks (10 ms): a shorter span cannot say who used a core
-_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True)
@@ -36,31 +37,24 @@ class CpuSnapshot:
     loadavg: tuple[float, float, float] | None = None
 
 
-def _proc_stat() -> tuple[float, float, float] | None:
-    """(busy, steal, total) seconds from the first line of /proc/stat, or None where there is none."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()
-    except (OSError, IndexError):
-        return None
-    # user nice system idle iowait irq softirq steal (guest time is already inside user)
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in first[1:9])
-    busy = user + nice + system + irq + softirq
-    return busy / _HZ, steal / _HZ, (busy + idle + iowait + steal) / _HZ
-
-
 def snapshot() -> CpuSnapshot:
-    t = os.times()
-    stat = _proc_stat()
-    load = tuple(round(x, 2) for x in os.getloadavg()) if hasattr(os, "getloadavg") else None
-    busy, steal, total = stat if stat else (None, None, None)
+    t, cpu = os.times(), psutil.cpu_times()
+    # Linux already counts guest time inside user and nice (psutil's cpu_percent subtracts it the same way)
+    total = sum(cpu) - getattr(cpu, "guest", 0.0) - getattr(cpu, "guest_nice", 0.0)
+    steal = getattr(cpu, "steal", None)  # Linux only: macOS and Windows do not count it
+    # busy is everything but idle, iowait and steal: user nice system irq softirq where they exist (Linux,
+    # macOS), interrupt and dpc on Windows
+    busy = total - cpu.idle - getattr(cpu, "iowait", 0.0) - (steal or 0.0)
+    load = tuple(round(x, 2) for x in psutil.getloadavg())
     own = t.user + t.system + t.children_user + t.children_system
     return CpuSnapshot(time.perf_counter(), own, busy, steal, total, load)
 
 
 def usage(start: CpuSnapshot, end: CpuSnapshot) -> dict[str, Any]:
     """What happened between two snapshots: the cores other processes kept busy on average
-    (everything busy minus this process), and the share of CPU time the hypervisor stole. Both are
-    None when the span is shorter than :data:`MIN_SECONDS`, where one tick would read as a busy core."""
+    (everything busy minus this process), and the share of CPU time the hypervisor stole (None where the
+    platform does not count steal). Both are None when the span is shorter than :data:`MIN_SECONDS`, where
+    one tick would read as a busy core."""
     seconds = end.wall - start.wall
     out: dict[str, Any] = {"seconds": round(seconds, 3), "others_cores": None, "steal_share": None}
     if None in (start.busy, end.busy) or seconds < MIN_SECONDS:
@@ -68,7 +62,8 @@ def usage(start: CpuSnapshot, end: CpuSnapshot) -> dict[str, Any]:
     others = (end.busy - start.busy) - (end.own - start.own)
     total = end.total - start.total
     out["others_cores"] = round(max(0.0, others) / seconds, 3)
-    out["steal_share"] = round((end.steal - start.steal) / total, 4) if total > 0 else 0.0
+    if None not in (start.steal, end.steal):
+        out["steal_share"] = round((end.steal - start.steal) / total, 4) if total > 0 else 0.0
     return out
 
 

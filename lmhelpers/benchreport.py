@@ -176,7 +176,12 @@ def _header(result: dict[str, Any]) -> list[str]:
         f"torch {m['torch']}",
         f"Load average at start {m.get('load_average_start')}, at end {m.get('load_average_end')} (the end "
         f"includes this run); during the run other processes used {during.get('others_cores')} cores, "
-        f"steal {during.get('steal_share')}",
+        "steal "
+        + (
+            "not counted on this platform"
+            if during.get("steal_share") is None
+            else f"{during['steal_share']}"
+        ),
     ]
     lines += [f"**Warning:** {w}" for w in result.get("warnings", [])]
     return lines

@@ -89,11 +89,11 @@ def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN) -> 
         if counts.get(pair, 0) != -neg or neg == 0:
             continue  # stale entry (or a pair that no longer occurs)
         merged = token_bytes[pair[0]] + token_bytes[pair[1]]
-        new_id = ids_of.get(merged)
+        new_id = ids_of.get(merged)  # pragma: no mutate - never finds a token: one pair makes its bytes
         if new_id is None:
             new_id = len(token_bytes)
             token_bytes.append(merged)
-            ids_of[merged] = new_id
+            ids_of[merged] = new_id  # pragma: no mutate - read only by that lookup, which never finds one
         # else: these bytes are a token already. That cannot happen here (a token's bytes come from one
         # pair only: docs/mutation.md, Survivors), and the lookup keeps a duplicate out of the ranks if
         # a change to the trainer ever made it possible.
@@ -107,8 +107,8 @@ def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN) -> 
             old_pairs, new_pairs = _pairs(old), _pairs(new)
             for p, n in old_pairs.items():
                 delta[p] -= n * f
-                if p not in new_pairs and p != pair:
-                    where[p].discard(wi)
+                if p not in new_pairs and p != pair:  # pragma: no mutate - stale index entries: time only
+                    where[p].discard(wi)  # pragma: no mutate - a stale index entry costs time only
             for p, n in new_pairs.items():
                 delta[p] += n * f
                 where[p].add(wi)

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import threads
 from .language import tr
 from .metrics import LN2
 
@@ -97,6 +98,7 @@ def _sliding(model, ids: torch.Tensor, block_size: int, stride: int, batch_size:
         y = ids[starts[:, None] + offsets + 1].to(device)
         logits, _ = model(x)
         per_token = _token_losses(logits, y).cpu()
+        threads.adjust(device)  # fewer threads while other processes are busy
         for row, (s, first) in enumerate(group):
             losses[first : s + width] = per_token[row, first - s :]
     return losses
@@ -111,6 +113,7 @@ def _carried(model, ids: torch.Tensor, chunk: int) -> torch.Tensor:
         x = ids[s:e].unsqueeze(0).to(device)
         logits, state = model.forward_step(x, state)
         losses[s:e] = _token_losses(logits, ids[s + 1 : e + 1].unsqueeze(0).to(device))[0].cpu()
+        threads.adjust(device)  # fewer threads while other processes are busy
     return losses
 
 
@@ -127,6 +130,7 @@ def _reset(model, ids: torch.Tensor, length: int, batch_size: int) -> tuple[torc
         x, y = ids[st[:, None] + offsets].to(device), ids[st[:, None] + offsets + 1].to(device)
         logits, _ = model(x)
         losses[st[:, None] + offsets] = _token_losses(logits, y).cpu()
+        threads.adjust(device)  # fewer threads while other processes are busy
     if starts and starts[-1] + length > n_targets:  # the last, shorter segment
         s = starts[-1]
         logits, _ = model(ids[s:n_targets].unsqueeze(0).to(device))

@@ -139,7 +139,7 @@ def with_vocab(config: RunConfig, tokenizer: Tokenizer) -> RunConfig:
     return replace(config, model=replace(config.model, vocab_size=tokenizer.vocab_size))
 
 
-def corpus_line(text: str, tokenizer: Tokenizer, max_chars: int = 60) -> str:
+def corpus_line(text: str, tokenizer: Tokenizer, max_chars: int = 60, normalize: str = "NFC") -> str:
     """A line of ``text`` to show or prompt with: the first one of some length that ``tokenizer`` can
     encode (cut at a word boundary near ``max_chars``). Defaults chosen this way work for a corpus in
     any script, where a fixed English sentence would hold characters the tokenizer never saw."""
@@ -149,7 +149,7 @@ def corpus_line(text: str, tokenizer: Tokenizer, max_chars: int = 60) -> str:
             continue
         cut = line if len(line) <= max_chars else line[:max_chars].rsplit(" ", 1)[0] or line[:max_chars]
         try:
-            encode_prompt(tokenizer, cut)
+            encode_prompt(tokenizer, cut, normalize)
         except TokenizerError:
             continue
         if len(cut) >= 12:
@@ -169,9 +169,9 @@ def default_prompt(config: RunConfig, val_text: str, tokenizer: Tokenizer | None
     if tokenizer is None:
         return prompt
     words = getattr(tokenizer, "common_words", lambda n: [])(1)
-    for candidate in (prompt, corpus_line(val_text, tokenizer, 32), *words):
+    for candidate in (prompt, corpus_line(val_text, tokenizer, 32, config.data.normalize), *words):
         try:
-            encode_prompt(tokenizer, candidate)
+            encode_prompt(tokenizer, candidate, config.data.normalize)
         except TokenizerError:
             continue
         return candidate
@@ -233,7 +233,13 @@ def finish_run(
             "seed": seed,
             "max_new_tokens": sample_tokens,
             "text": sample_text(
-                model, prepared.tokenizer, prompt, max_new_tokens=sample_tokens, temperature=t, seed=seed
+                model,
+                prepared.tokenizer,
+                prompt,
+                max_new_tokens=sample_tokens,
+                normalize=config.data.normalize,
+                temperature=t,
+                seed=seed,
             ),
         }
         for t in temperatures
@@ -244,6 +250,8 @@ def finish_run(
     timings = {
         "train_seconds": trainer.train_seconds,
         "wall_seconds": trainer.wall_seconds,
+        # the CPU threads training dropped while other processes were busy, and restored (lmhelpers.threads)
+        "thread_changes": trainer.thread_changes,
         "tokens_per_second": trainer.tokens_per_second,
         "model_flops_per_second": trainer.tokens_per_second * summary["flops_per_token"],
         "generation_tokens_per_second": generation_speed(
@@ -308,7 +316,8 @@ def run_experiment(
         device = pick_device(config.train.device)
         prepared = prepared or prepare_data(config, data_dir)
         if prompt is not None:
-            encode_prompt(prepared.tokenizer, prompt)  # refuse an unusable prompt now, not after training
+            # refuse an unusable prompt now, not after training
+            encode_prompt(prepared.tokenizer, prompt, config.data.normalize)
         config = with_vocab(config, prepared.tokenizer)
         torch.manual_seed(config.train.seed)  # the same initial weights for the same seed
         model = build_model(config.model)

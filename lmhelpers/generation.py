@@ -134,7 +134,6 @@ def sample_next(
     return torch.multinomial(logits.softmax(dim=-1), num_samples=1, generator=generator)
 
 
-@torch.no_grad()
 def generate(
     model: nn.Module,
     prompt: Tensor | Sequence[int],
@@ -153,52 +152,53 @@ def generate(
     reproducible and leaves the global RNG untouched; with ``seed=None`` it uses the global RNG (so
     ``torch.manual_seed`` governs it). See the module docstring for ``use_cache`` and the context window.
     """
-    cfg = model.config
-    _check_args(cfg.vocab_size, max_new_tokens, top_k, top_p)
-    check_temperature(temperature)
-    device = next(model.parameters()).device
-    out = _as_batch(prompt, device)
-    generator = None
-    if seed is not None:
-        generator = torch.Generator(device=device)
-        generator.manual_seed(seed)
+    with torch.no_grad():
+        cfg = model.config
+        _check_args(cfg.vocab_size, max_new_tokens, top_k, top_p)
+        check_temperature(temperature)
+        device = next(model.parameters()).device
+        out = _as_batch(prompt, device)
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=device)
+            generator.manual_seed(seed)
 
-    windowed = not cfg.is_rnn  # only the Transformer has a maximum context
-    block_size = cfg.block_size
-    start = max(0, out.size(1) - block_size) if windowed else 0
-    if start > 0:
-        warnings.warn(
-            tr(
-                "the prompt has {n} tokens but the model's context window is block_size={block_size}: only its "
-                "last {block_size} tokens are used. Shorten the prompt to silence this warning.",
-                n=out.size(1),
-                block_size=block_size,
-            ),
-            PromptCroppedWarning,
-            stacklevel=3,  # the caller of generate, past torch.no_grad's wrapper
-        )
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
-        state, prefill = None, True
-        for _ in range(max_new_tokens):
-            if windowed:
-                new_start = window_start(out.size(1), start, block_size)
-                prefill = prefill or new_start != start  # the window jumped: rebuild the cache
-                start = new_start
-            if not use_cache:
-                logits, _ = model(out[:, start:])
-            elif prefill:
-                logits, state = model.forward_step(out[:, start:], model.init_state(out.size(0)))
-                prefill = False
-            else:
-                logits, state = model.forward_step(out[:, -1:], state)
-            next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)
-            out = torch.cat([out, next_id], dim=1)
-    finally:
-        for m, training in modes.items():
-            m.training = training
-    return out
+        windowed = not cfg.is_rnn  # only the Transformer has a maximum context
+        block_size = cfg.block_size
+        start = max(0, out.size(1) - block_size) if windowed else 0
+        if start > 0:
+            warnings.warn(
+                tr(
+                    "the prompt has {n} tokens but the model's context window is block_size={block_size}: only its "
+                    "last {block_size} tokens are used. Shorten the prompt to silence this warning.",
+                    n=out.size(1),
+                    block_size=block_size,
+                ),
+                PromptCroppedWarning,
+                stacklevel=3,  # the caller of generate, past torch.no_grad's wrapper
+            )
+        modes = {m: m.training for m in model.modules()}
+        model.eval()
+        try:
+            state, prefill = None, True
+            for _ in range(max_new_tokens):
+                if windowed:
+                    new_start = window_start(out.size(1), start, block_size)
+                    prefill = prefill or new_start != start  # the window jumped: rebuild the cache
+                    start = new_start
+                if not use_cache:
+                    logits, _ = model(out[:, start:])
+                elif prefill:
+                    logits, state = model.forward_step(out[:, start:], model.init_state(out.size(0)))
+                    prefill = False
+                else:
+                    logits, state = model.forward_step(out[:, -1:], state)
+                next_id = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)
+                out = torch.cat([out, next_id], dim=1)
+        finally:
+            for m, training in modes.items():
+                m.training = training
+        return out
 
 
 def encode_prompt(tokenizer: Any, prompt: str, normalize: str = "NFC") -> list[int]:
@@ -220,15 +220,23 @@ def encode_prompt(tokenizer: Any, prompt: str, normalize: str = "NFC") -> list[i
     return list(tokenizer.encode(prompt))
 
 
-def sample_text(model: nn.Module, tokenizer: Any, prompt: str, max_new_tokens: int = 200, **kw: Any) -> str:
-    """Decoded prompt + continuation. Keyword arguments go to :func:`generate`.
+def sample_text(
+    model: nn.Module,
+    tokenizer: Any,
+    prompt: str,
+    max_new_tokens: int = 200,
+    normalize: str = "NFC",
+    **kw: Any,
+) -> str:
+    """Decoded prompt + continuation. Keyword arguments go to :func:`generate`; ``normalize`` is the
+    corpus's Unicode form (``DataConfig.normalize``), which the prompt is brought into first.
 
     The prompt's ids and the new ids are decoded together (so e.g. a word tokenizer joins them with
     its usual separator). An empty prompt has nothing to condition on, so generation starts from token
     id 0; that seed token is not part of
     the returned text. A prompt the tokenizer cannot use is refused (see :func:`encode_prompt`).
     """
-    ids = encode_prompt(tokenizer, prompt)
+    ids = encode_prompt(tokenizer, prompt, normalize)
     seeded = not ids
     if seeded:
         ids = [0]

@@ -1,13 +1,14 @@
 """Running out of GPU memory during training: recognising it and saying which settings to lower.
 
 torch reports it as ``torch.OutOfMemoryError`` on CUDA and as a plain ``RuntimeError`` on Apple's MPS;
-:func:`explain_out_of_memory` turns either into :class:`TrainingOutOfMemory`, whose message names the
+:func:`explained_out_of_memory` turns either into :class:`TrainingOutOfMemory`, whose message names the
 run's ``batch_size``, ``block_size`` and preset, the smaller values to try, and where the last checkpoint is.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -84,20 +85,19 @@ def _free_memory(trainer) -> None:
         torch.mps.empty_cache()
 
 
-def explain_out_of_memory(method):
-    """Decorate a Trainer method: torch's bare out-of-memory error becomes TrainingOutOfMemory with advice."""
+@contextlib.contextmanager
+def explained_out_of_memory(trainer) -> Iterator[None]:
+    """Around a Trainer's work: torch's bare out-of-memory error becomes TrainingOutOfMemory with advice.
 
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except TrainingOutOfMemory:
+    A ``with`` block rather than a decorator, so the methods it guards stay plain functions that the
+    mutation tests can reach (mutmut leaves decorated functions alone; docs/mutation.md)."""
+    try:
+        yield
+    except TrainingOutOfMemory:
+        raise
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
             raise
-        except RuntimeError as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _free_memory(self)
-            message = out_of_memory_message(self.config, self.step, self.last_checkpoint, str(exc))
-            raise TrainingOutOfMemory(message) from exc
-
-    return wrapper
+        _free_memory(trainer)
+        message = out_of_memory_message(trainer.config, trainer.step, trainer.last_checkpoint, str(exc))
+        raise TrainingOutOfMemory(message) from exc

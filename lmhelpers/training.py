@@ -16,14 +16,14 @@ from typing import Any
 
 import torch
 
-from . import distributed
+from . import distributed, threads
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from .config import RunConfig, TrainConfig
 from .data import TokenDataset
 from .device import autocast_context, autocast_dtype, configure_backends, needs_grad_scaler, pick_device
 from .interrupt import StopRequests, TrainingInterrupted
 from .language import message, tr
-from .out_of_memory import TrainingOutOfMemory, explain_out_of_memory
+from .out_of_memory import TrainingOutOfMemory, explained_out_of_memory
 from .progress import progress_bar
 from .settings_history import continued, settings_history
 
@@ -44,7 +44,7 @@ class TrainingDiverged(RuntimeError):
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warmup over ``warmup_iters`` steps, then cosine decay to ``final_lr`` at ``max_iters``."""
-    if step < cfg.warmup_iters:
+    if step < cfg.warmup_iters:  # pragma: no mutate - equivalent: both branches meet at learning_rate
         return cfg.learning_rate * (step + 1) / (cfg.warmup_iters + 1)
     span = max(1, cfg.max_iters - cfg.warmup_iters)
     progress = min(1.0, (step - cfg.warmup_iters) / span)
@@ -59,7 +59,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, device: torch.devic
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
     kwargs = dict(lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2))
-    if device.type in ("cuda", "cpu"):
+    if device.type in ("cuda", "cpu"):  # pragma: no mutate - speed only: fused or plain AdamW
         # One fused kernel for all parameters (CUDA; CPU from torch 2.4): on 2 CPU cores a 4-layer
         # model's AdamW step drops from ~1.9 ms to ~0.5 ms. Older torch refuses fused on CPU.
         try:
@@ -78,7 +78,7 @@ def apply_optimizer_settings(optimizer: torch.optim.Optimizer, cfg: TrainConfig)
     optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay  # make_optimizer's first group: the matrices
 
 
-def _grad_scaler(enabled: bool):
+def _grad_scaler(enabled: bool):  # pragma: no mutate block - CUDA only (float16 on CUDA)
     if hasattr(torch.amp, "GradScaler"):
         return torch.amp.GradScaler("cuda", enabled=enabled)
     return torch.cuda.amp.GradScaler(enabled=enabled)  # torch < 2.3
@@ -95,7 +95,7 @@ class Trainer:
         tokenizer: Any = None,
         device: torch.device | str | None = None,
         checkpoint_path: str | os.PathLike | None = None,
-        progress: bool = True,
+        progress: bool = True,  # pragma: no mutate - progress display only (the tqdm bar)
     ):
         self.config = config
         t = config.train
@@ -109,9 +109,13 @@ class Trainer:
         self.tokenizer = tokenizer
         self.model = model.to(self.device)
         self.amp_dtype = autocast_dtype(self.device, t.dtype)
+        # pragma: no mutate start - CUDA only: a scaler for float16 on CUDA, a pass-through elsewhere
         self.scaler = _grad_scaler(needs_grad_scaler(self.amp_dtype) and self.device.type == "cuda")
+        # pragma: no mutate end
         self.optimizer = make_optimizer(self.model, t, self.device)
+        # pragma: no mutate start - DDP only: wrap reads the device under torchrun alone (test_distributed.py)
         self.forward = distributed.wrap(self.model, self.device)  # DDP under torchrun, else the model
+        # pragma: no mutate end
         if t.compile:
             self.forward = torch.compile(self.forward)
         self.batch_generator = torch.Generator().manual_seed(t.seed)
@@ -120,11 +124,12 @@ class Trainer:
         self.stream_state: Any = None  # stateful training: the state the last window left, detached
         torch.manual_seed(t.seed + self.dist.rank)  # dropout masks; saved and restored with every checkpoint
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-        self.progress = progress and self.dist.is_main
+        self.progress = progress and self.dist.is_main  # pragma: no mutate - the progress bar only
         self.step = 0
         self.tokens_seen = 0
         self.train_seconds = 0.0  # optimisation only: evaluation and checkpoint time excluded
         self.wall_seconds = 0.0  # everything, summed over resumed sessions
+        self.thread_changes: list[dict] = []  # CPU threads dropped and restored while others were busy
         self.history: list[dict[str, float]] = []
         self.last_checkpoint: Path | None = None
         self._eval_starts = {
@@ -135,27 +140,27 @@ class Trainer:
         }
 
     # -- evaluation ---------------------------------------------------------------------------
-    @explain_out_of_memory
-    @torch.no_grad()
     def evaluate(self, splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
         """Mean loss over the fixed evaluation batches of each split, in eval mode (no dropout)."""
-        was_training = self.model.training
-        self.model.eval()
-        out = {}
-        try:
-            for split in splits:
-                data = self.dataset.split(split)
-                losses = []
-                for starts in self._eval_starts[split]:
-                    starts = distributed.local_rows(starts, self.dist)  # this rank's rows, if distributed
-                    x, y = self.dataset.windows(data, starts, self.block_size, self.device)
-                    with autocast_context(self.device, self.amp_dtype):
-                        _, loss = self.forward(x, y)
-                    losses.append(loss.float())
-                out[split] = distributed.mean_over_ranks(losses, self.dist)
-        finally:
-            self.model.train(was_training)
-        return out
+        with explained_out_of_memory(self), torch.no_grad():
+            was_training = self.model.training
+            self.model.eval()
+            out = {}
+            try:
+                for split in splits:
+                    data = self.dataset.split(split)
+                    losses = []
+                    for starts in self._eval_starts[split]:
+                        starts = distributed.local_rows(starts, self.dist)  # this rank's rows, if distributed
+                        x, y = self.dataset.windows(data, starts, self.block_size, self.device)
+                        with autocast_context(self.device, self.amp_dtype):
+                            _, loss = self.forward(x, y)
+                        losses.append(loss.float())
+                        threads.adjust(self.device, self.step)
+                    out[split] = distributed.mean_over_ranks(losses, self.dist)
+            finally:
+                self.model.train(was_training)
+            return out
 
     def eval_batches(self, split: str = "val") -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The fixed evaluation batches themselves, e.g. for metrics.loss_by_position."""
@@ -163,7 +168,6 @@ class Trainer:
         return [self.dataset.windows(data, s, self.block_size, self.device) for s in self._eval_starts[split]]
 
     # -- training -----------------------------------------------------------------------------
-    @explain_out_of_memory
     def fit(
         self, until: int | None = None, callback: Callable[[dict[str, float]], None] | None = None
     ) -> list[dict[str, float]]:
@@ -173,52 +177,62 @@ class Trainer:
         Interrupt) stops after the step in progress, with a checkpoint of it: TrainingInterrupted, a
         KeyboardInterrupt that says where the checkpoint is (:mod:`lmhelpers.interrupt`).
         """
-        t = self.config.train
-        target = t.max_iters if until is None else min(until, t.max_iters)
-        ckpt_every = t.checkpoint_interval or t.eval_interval
-        session_start = time.perf_counter()
-        wall_before = self.wall_seconds
-        if not self.history:
-            self._log_eval(callback, wall_before, session_start)
-        self.model.train()
-        bar = progress_bar(
-            target, self.step, message("train_bar", arch=self.config.model.arch), self.progress
-        )
-        pending: list[torch.Tensor] = []
-        stop = StopRequests(enabled=self.dist.world_size == 1)  # Ctrl-C: stop after this step (interrupt.py)
-        saved_at = self.step if self.last_checkpoint else None  # the step the checkpoint on disk holds
-        try:
-            with stop:
-                while self.step < target and not stop.requested:
-                    tic = time.perf_counter()
-                    pending.append(self.train_step())
-                    at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
-                    if len(pending) >= 25 or at_eval or self.step == target:
-                        # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
-                        values = torch.stack(pending).float().cpu()
-                        pending.clear()
-                        self._check_finite(values)
-                        bar.set_postfix(loss=f"{values[-1].item():.3f}", lr=f"{lr_at(self.step - 1, t):.1e}")
-                    if self.device.type == "cuda" and (at_eval or self.step == target):
-                        torch.cuda.synchronize()
-                    self.train_seconds += time.perf_counter() - tic
-                    bar.update(1)
-                    if at_eval:
-                        self._log_eval(callback, wall_before, session_start)
-                    if self.checkpoint_path and (
-                        self.step % ckpt_every == 0 or self.step in (target, t.max_iters)
-                    ):
+        with explained_out_of_memory(self):
+            t = self.config.train
+            target = t.max_iters if until is None else min(until, t.max_iters)
+            ckpt_every = t.checkpoint_interval or t.eval_interval
+            session_start = time.perf_counter()
+            wall_before = self.wall_seconds
+            changes_before = len(threads.changes())
+            if not self.history:
+                self._log_eval(callback, wall_before, session_start)
+            self.model.train()
+            bar = progress_bar(
+                target, self.step, message("train_bar", arch=self.config.model.arch), self.progress
+            )
+            pending: list[torch.Tensor] = []
+            stop = StopRequests(
+                enabled=self.dist.world_size == 1
+            )  # Ctrl-C: stop after this step (interrupt.py)
+            saved_at = self.step if self.last_checkpoint else None  # the step the checkpoint on disk holds
+            try:
+                with stop:
+                    while self.step < target and not stop.requested:
+                        tic = time.perf_counter()
+                        pending.append(self.train_step())
+                        threads.adjust(self.device, self.step)  # fewer threads while others are busy
+                        at_eval = self.step % t.eval_interval == 0 or self.step == t.max_iters
+                        if len(pending) >= 25 or at_eval or self.step == target:
+                            # Reading the loss forces a GPU sync, so check it for NaN in groups, not every step.
+                            values = torch.stack(pending).float().cpu()
+                            pending.clear()
+                            self._check_finite(values)
+                            bar.set_postfix(
+                                loss=f"{values[-1].item():.3f}", lr=f"{lr_at(self.step - 1, t):.1e}"
+                            )
+                        # pragma: no mutate start - CUDA only: a CPU run never syncs (timing on a GPU)
+                        if self.device.type == "cuda" and (at_eval or self.step == target):
+                            torch.cuda.synchronize()
+                        # pragma: no mutate end
+                        self.train_seconds += time.perf_counter() - tic
+                        bar.update(1)
+                        if at_eval:
+                            self._log_eval(callback, wall_before, session_start)
+                        if self.checkpoint_path and (
+                            self.step % ckpt_every == 0 or self.step in (target, t.max_iters)
+                        ):
+                            self.wall_seconds = wall_before + time.perf_counter() - session_start
+                            with stop.saving():
+                                self.save()
+                            saved_at = self.step
+                    if stop.requested and self.step < target:
                         self.wall_seconds = wall_before + time.perf_counter() - session_start
-                        with stop.saving():
-                            self.save()
-                        saved_at = self.step
-                if stop.requested and self.step < target:
-                    self.wall_seconds = wall_before + time.perf_counter() - session_start
-                    self._stop_on_request(stop, pending, saved_at)
-        finally:
-            bar.close()
-            self.wall_seconds = wall_before + time.perf_counter() - session_start
-        return self.history
+                        self._stop_on_request(stop, pending, saved_at)
+            finally:
+                bar.close()
+                self.wall_seconds = wall_before + time.perf_counter() - session_start
+                self.thread_changes += threads.changes()[changes_before:]
+            return self.history
 
     def _stop_on_request(self, stop: StopRequests, pending: list[torch.Tensor], saved_at: int | None) -> None:
         """Ctrl-C asked ``fit`` to stop: checkpoint the step reached (unless the checkpoint holds it already)
@@ -259,7 +273,7 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)  # pragma: no mutate - equivalent: all grads set each step
         self.step += 1
         self.tokens_seen += t.batch_size * self.block_size * self.dist.world_size
         return loss.detach()
@@ -317,7 +331,7 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state(), "batches": self.batch_generator.get_state()}
-        if torch.cuda.is_available():
+        if torch.cuda.is_available():  # pragma: no mutate block - CUDA only: the GPU's random state
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {
             "model": self.model.state_dict(),
@@ -339,7 +353,7 @@ class Trainer:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path or self.checkpoint_path or "checkpoint.pt")
         if not self.dist.is_main:  # distributed: rank 0 writes, the others know where it is
-            self.last_checkpoint = path
+            self.last_checkpoint = path  # pragma: no mutate - DDP only: rank != 0
             return path
         self.last_checkpoint = save_checkpoint(path, self.state_dict())
         return self.last_checkpoint
@@ -364,7 +378,7 @@ class Trainer:
         )
         torch.set_rng_state(state["rng"]["torch"].cpu())
         self.batch_generator.set_state(state["rng"]["batches"].cpu())
-        if "cuda" in state["rng"] and torch.cuda.is_available():
+        if "cuda" in state["rng"] and torch.cuda.is_available():  # pragma: no mutate block - CUDA RNG only
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
         self.last_checkpoint = path
         return self.step

@@ -28,6 +28,15 @@ def _english_unless_a_test_says_otherwise(monkeypatch):
     monkeypatch.setattr(language, "_default", [])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _threads_held_in_the_test_process():
+    """Tests compare runs bit for bit, and the last bits depend on the thread count: the test process keeps
+    its count whatever else runs (lmhelpers.threads). The processes the tests start adjust as users' do."""
+    from lmhelpers import threads
+
+    threads.hold()
+
+
 @pytest.fixture(scope="session")
 def shakespeare_path() -> Path:
     path = Path(os.environ.get("LMHELPERS_DATA_DIR", _SHARED)) / "tinyshakespeare.txt"

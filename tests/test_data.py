@@ -280,3 +280,117 @@ def test_too_short_or_too_uniform_corpora_say_what_is_wrong(tmp_path):
         load_text(one)
     with pytest.raises(DataError, match="cannot be split into training and validation.*longer text"):
         split_text("x", 0.5)  # one character: one of the two parts would be empty
+
+
+# ------------------------------------------------------------- where files go, what is read how
+def test_the_default_cache_is_dot_cache_in_the_home_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data_mod.user_cache_dir() == tmp_path / ".cache" / "lmhelpers"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data_mod.user_cache_dir() == tmp_path / "xdg" / "lmhelpers"
+
+
+def test_a_download_goes_to_a_hidden_part_file_beside_the_target(monkeypatch, tmp_path):
+    """The partial file sits in the cache folder (so the final rename stays on one file system) as a
+    hidden ``.<name>.*.part``; the request names the dataset's URL and gives up after 30 seconds."""
+    payload = b"Once more unto the breach, dear friends.\n" * 50
+    cache = _tiny_dataset(monkeypatch, tmp_path, payload)
+    seen, calls = [], []
+
+    class Resp:
+        left = payload
+
+        def read(self, n):
+            seen.extend(p.name for p in cache.iterdir())
+            out, Resp.left = Resp.left[:n], Resp.left[n:]
+            return out
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    def urlopen(url, timeout=None):
+        calls.append((url, timeout))
+        return Resp()
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    assert load_text("tiny") == payload.decode()
+    assert calls == [("http://example.invalid/tiny.txt", 30)]
+    assert seen and all(re.fullmatch(r"\.tiny\.txt\..+\.part", name) for name in seen), seen
+    assert [p.name for p in cache.iterdir()] == ["tiny.txt"]
+
+
+def test_normalize_text_defaults_to_nfc():
+    assert data_mod.normalize_text(unicodedata.normalize("NFD", "한글 café")) == "한글 café"
+
+
+def test_load_text_defaults_to_tinyshakespeare_and_honours_data_dir(shakespeare_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("LMHELPERS_DATA_DIR", str(tmp_path / "empty"))
+    text = load_text(data_dir=shakespeare_path.parent, download=False)
+    assert len(text) == 1_115_394 and text.startswith("First Citizen:")
+    monkeypatch.setenv("LMHELPERS_DATA_DIR", str(shakespeare_path.parent))
+    assert load_text() == text
+
+
+def test_a_folder_keeps_its_characters_when_normalisation_is_off(tmp_path):
+    nfd = unicodedata.normalize("NFD", "한글 문장")
+    (tmp_path / "a.txt").write_text(nfd, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(nfd, encoding="utf-8")
+    assert load_text(tmp_path, normalize="none") == nfd + "\n\n" + nfd
+    assert load_text(tmp_path) == "한글 문장\n\n한글 문장"
+
+
+def test_the_binary_sniff_reads_the_first_8_kib(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"a" * 8191 + b"\x00" + b"b")
+    with pytest.raises(DataError, match="binary"):
+        load_text(path)
+    path.write_bytes(b"a" * 8192 + b"\x00" + b"b")  # a NUL past the sniffed bytes is just a character
+    assert load_text(path) == "a" * 8192 + "\x00b"
+
+
+def test_the_utf8_error_names_the_right_line(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"one\ntwo\ncaf\xe9 au lait\n")
+    with pytest.raises(DataError, match=r"not valid UTF-8 at byte 11 \(line 3\)"):
+        load_text(path)
+
+
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        ("UTF-16 text, little-endian".encode("utf-16-le"), None),
+        (b"\xff\xfe" + "UTF-16 text, little-endian".encode("utf-16-le"), "looks like utf-16"),
+        (b"\xfe\xff" + "UTF-16 text, big-endian".encode("utf-16-be"), "looks like utf-16"),
+        ("가".encode("cp949"), "looks like cp949"),  # the first Hangul syllable
+        ("힣".encode("cp949"), "looks like cp949"),  # the last one
+        ("informações".encode("latin1"), "looks like latin1"),  # valid cp949, but Hanja, not Hangul
+        ("€5".encode("cp1252"), "looks like cp1252"),  # 0x80, the first cp1252-only byte
+        ("Ÿ.".encode("cp1252"), "looks like cp1252"),  # 0x9f, the last one
+        ("50\xa0".encode("latin1"), "looks like latin1"),  # 0xa0 is latin1 too
+    ],
+)
+def test_the_encoding_advice_at_the_edges(tmp_path, raw, says):
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match=re.escape(says) if says else "binary"):
+        load_text(path)
+
+
+def test_token_ids_are_stored_as_long_whatever_they_came_as():
+    ds = TokenDataset(torch.arange(40, dtype=torch.int32), torch.arange(20, dtype=torch.int16))
+    assert ds.train.dtype == ds.val.dtype == torch.long
+    assert ds.tokens_per_char is None and TokenDataset(ds.train, ds.val, val_chars=0).tokens_per_char is None
+
+
+def test_batches_go_to_the_device_asked_for():
+    ds = _dataset()
+    x, y = ds.get_batch("train", 2, 8, torch.Generator().manual_seed(0), device="meta")
+    assert x.device.type == y.device.type == "meta" and x.shape == y.shape == (2, 8)
+    x, y, first = ds.stream_windows("train", 2, 8, 0)  # no device: the CPU
+    assert x.device.type == y.device.type == "cpu" and first
+    assert torch.equal(x[:, 0], torch.tensor([0, 50])) and torch.equal(y, x + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 import torch
@@ -192,3 +193,21 @@ def test_a_prompt_that_is_not_text_is_refused():
     tok = train_tokenizer("char", "abc")
     with pytest.raises(ValueError, match="prompt=5 is invalid: a string"):
         encode_prompt(tok, 5)
+
+
+def test_the_prompt_is_brought_into_the_corpus_unicode_form():
+    decomposed = unicodedata.normalize("NFD", "café résumé")  # e + combining accent, as some files are
+    tok = train_tokenizer("char", decomposed)  # a corpus kept as it is (DataConfig.normalize="none")
+    assert encode_prompt(tok, decomposed, "none") == tok.encode(decomposed)
+    with pytest.raises(ValueError, match="not in the char vocabulary"):
+        encode_prompt(tok, decomposed)  # NFC composes é, which this corpus never spelled that way
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=tok.vocab_size))
+    assert sample_text(model, tok, decomposed, max_new_tokens=3, normalize="none", seed=0).startswith(
+        decomposed
+    )
+
+
+def test_a_sample_is_two_hundred_new_tokens_unless_told_otherwise():
+    tok = train_tokenizer("char", "abcdefgh")
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=tok.vocab_size))
+    assert len(sample_text(model, tok, "abc", seed=0)) == 3 + 200

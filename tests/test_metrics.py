@@ -6,6 +6,7 @@ from torch import nn
 
 from lmhelpers.checkpoint import load_trained
 from lmhelpers.config import ModelConfig, make_config
+from lmhelpers.data import TokenDataset
 from lmhelpers.evaluation import evaluate_model
 from lmhelpers.experiment import prepare_data, run_experiment
 from lmhelpers.metrics import (
@@ -83,6 +84,85 @@ def test_causality_check_restores_training_mode():
     causality_check(model)
     assert model.training
     assert torch.is_grad_enabled()
+
+
+def test_perplexity_of_a_diverged_loss_is_capped_at_exp_700():
+    # Every loss past 700 nats reports the same finite perplexity in the records.
+    assert perplexity(700.0) == math.exp(700.0)
+    assert perplexity(1e6) == math.exp(700.0)
+
+
+class _Probe(nn.Module):
+    """Records the token batches it is given. Position i's output is the next token (a one-token leak), so
+    the check's figure is the change of the token right after the cut."""
+
+    def __init__(self, block_size, device="cpu"):
+        super().__init__()
+        self.config = ModelConfig(arch="lstm", n_embd=8, block_size=block_size, vocab_size=11)
+        self.w = nn.Parameter(torch.zeros(1, device=device))
+        self.inputs = []
+
+    def forward(self, idx, targets=None):
+        self.inputs.append(idx)
+        if idx.is_meta:  # no values to compute with: only where the tokens were sent matters
+            return torch.zeros(*idx.shape, 1), None
+        return torch.cat([idx[:, 1:], idx[:, -1:]], dim=1).float().unsqueeze(-1), None
+
+
+@pytest.mark.parametrize("block_size, length", [(64, 32), (16, 16)])
+def test_causality_check_compares_two_sequences_that_differ_from_the_middle_on(block_size, length):
+    model = _Probe(block_size)
+    change = causality_check(model)
+    a, b = model.inputs
+    assert a.shape == b.shape == (1, length)  # one sequence of min(block_size, 32) tokens
+    cut = length // 2
+    assert torch.equal(a[:, :cut], b[:, :cut]) and not torch.equal(a[:, cut:], b[:, cut:])
+    assert change == abs(a[0, cut].item() - b[0, cut].item())
+
+
+def test_causality_check_feeds_the_model_on_its_device():
+    model = _Probe(16, device="meta")
+    causality_check(model)
+    assert [x.device.type for x in model.inputs] == ["meta", "meta"]
+
+
+def test_causality_check_is_seeded_and_leaves_the_global_random_state_alone():
+    model = _Probe(16)
+    torch.manual_seed(7)
+    first = causality_check(model)
+    after = torch.rand(3)
+    torch.manual_seed(7)
+    assert torch.equal(after, torch.rand(3))
+    torch.manual_seed(8)
+    assert causality_check(model) == first
+
+
+class _RecordingDataset(TokenDataset):
+    """A TokenDataset that records the device each batch of windows is asked for."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.devices = []
+
+    def windows(self, data, starts, block_size, device=None):
+        self.devices.append(device)
+        return TokenDataset.windows(data, starts, block_size)
+
+
+@pytest.mark.parametrize("n_windows, n_batches", [(3, 1), (4, 1), (6, 2)])
+def test_position_losses_scores_whole_batches_of_fixed_windows(n_windows, n_batches):
+    g = torch.Generator().manual_seed(0)
+    dataset = _RecordingDataset(
+        torch.randint(11, (200,), generator=g), torch.randint(11, (200,), generator=g)
+    )
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="gru", n_layer=1, n_embd=8, block_size=8, vocab_size=11))
+    curve = position_losses(model, dataset, n_windows=n_windows, batch_size=4, seed=5)
+    # n_windows rounded up to whole batches, on the model's device
+    assert dataset.devices == [torch.device("cpu")] * n_batches
+    starts = dataset.fixed_starts("val", n_batches, 4, 8, seed=5)
+    expected = loss_by_position(model, [TokenDataset.windows(dataset.val, s, 8) for s in starts])
+    assert curve == pytest.approx(expected, rel=1e-6)
 
 
 def test_load_trained_and_position_losses(small_corpus, tmp_path):

@@ -43,3 +43,11 @@ def test_an_unnamed_run_is_named_after_its_parameters(sweep):
 def test_long_names_are_cut_to_120_characters(sweep):
     (run,) = sweep("grid: {dataset: [" + "x" * 200 + "]}\n")
     assert run.name == ("dataset=" + "x" * 200)[:120]
+
+
+def test_names_keep_letters_digits_and_signs_and_replace_the_rest(sweep):
+    runs = sweep(
+        'runs:\n  - {parameters: {Lr: "1e-3", "n layer": 2, out: "a/b c", w+: 0.5}}\n'
+        "  - {notebooks: [a.ipynb]}\n"
+    )
+    assert [r.name for r in runs] == ["Lr=1e-3-n_layer=2-out=a_b_c-w+=0.5", "run"]

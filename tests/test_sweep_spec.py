@@ -1,5 +1,7 @@
 """Parsing sweep files; executing them is tested in test_sweep.py."""
 
+from pathlib import Path
+
 import pytest
 
 from lmhelpers.sweep import SweepError, load_sweep
@@ -67,3 +69,39 @@ grid: {settings.learning_rate: [0.001]}
 def test_bad_sweep_files(nbdir, text, match):
     with pytest.raises(SweepError, match=match):
         load_sweep(_write(nbdir / "s.yaml", text))
+
+
+def test_a_description_is_accepted_and_changes_no_run(nbdir):
+    f = _write(nbdir / "s.yaml", "description: GRU sizes\nnotebooks: [a.ipynb]\ngrid: {arch: [gru]}\n")
+    (run,) = load_sweep(f)
+    assert run.name == "arch=gru" and run.parameters == {"arch": "gru"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "notebooks: [missing.ipynb]\ngrid: {arch: [rnn]}\n",
+        "notebooks: [a.ipynb]\nruns: [{name: x, notebooks: [missing.ipynb]}]\n",
+    ],
+)
+def test_a_missing_notebook_names_the_sweep_file(nbdir, text):
+    f = _write(nbdir / "s.yaml", text)
+    with pytest.raises(SweepError) as info:
+        load_sweep(f)
+    assert str(info.value).startswith(f"{f}: ") and "missing.ipynb" in str(info.value)
+
+
+def test_sweep_files_are_read_as_utf8_whatever_the_locale(nbdir, monkeypatch):
+    f = nbdir / "s.yaml"
+    f.write_text(
+        "notebooks: [a.ipynb]\nruns: [{name: 한국어, parameters: {prompt: café}}]\n", encoding="utf-8"
+    )
+    read_text = Path.read_text
+
+    def latin1_locale(self, encoding=None, errors=None):
+        # what Path.read_text gives under a Latin-1 locale when no encoding is named
+        return read_text(self, encoding=encoding or "latin-1", errors=errors)
+
+    monkeypatch.setattr(Path, "read_text", latin1_locale)
+    (run,) = load_sweep(f)
+    assert run.name == "한국어" and run.parameters == {"prompt": "café"}

@@ -3,12 +3,19 @@ the prompts it accepts, and that a saved BPE tokenizer comes back with its own r
 
 from __future__ import annotations
 
+import io
+import os
+from pathlib import Path
+
 import pytest
+import torch
 
 from lmhelpers.tokenizers import (
     BPETokenizer,
+    GPT2Tokenizer,
     TokenizerError,
     WordTokenizer,
+    load_tokenizer,
     tokenizer_from_dict,
     train_tokenizer,
 )
@@ -142,3 +149,51 @@ def test_unknown_lists_show_ten_then_an_ellipsis():
 def test_malformed_saved_tokenizers_are_refused(saved):
     with pytest.raises(TokenizerError):
         tokenizer_from_dict(saved)
+
+
+def test_a_single_id_tensor_decodes_like_a_one_element_list():
+    tok = train_tokenizer("char", ENGLISH)
+    assert tok.decode(torch.tensor(5)) == tok.decode([5]) == tok.chars[5]
+    assert tok.decode(torch.tensor([5, 6])) == tok.decode([5, 6])
+
+
+def test_saved_files_carry_their_format_version_and_bpe_size():
+    assert train_tokenizer("char", ENGLISH).to_dict()["format_version"] == 1
+    bpe = train_tokenizer("bpe", ENGLISH * 3, 270)
+    assert bpe.to_dict()["vocab_size"] == bpe.vocab_size == 270
+
+
+def test_a_saved_bpe_size_must_match_its_merges_and_may_be_left_out():
+    d = train_tokenizer("bpe", ENGLISH * 3, 270).to_dict()
+    with pytest.raises(TokenizerError, match="inconsistent"):
+        tokenizer_from_dict({**d, "vocab_size": 271})
+    del d["vocab_size"]
+    assert tokenizer_from_dict(d).vocab_size == 270
+
+
+def test_a_word_vocab_size_must_be_an_integer():
+    with pytest.raises(TokenizerError, match="must be an integer"):
+        train_tokenizer("word", ENGLISH, 10.0)
+
+
+@pytest.mark.parametrize("saved", [["char"], None, "char"])
+def test_a_saved_tokenizer_must_be_a_json_object(saved):
+    with pytest.raises(TokenizerError, match="not a saved tokenizer"):
+        tokenizer_from_dict(saved)
+
+
+def test_a_saved_tokenizer_loads_the_same_under_a_non_utf8_locale(tmp_path, monkeypatch):
+    """Windows opens text as cp1252 unless told otherwise; the file is UTF-8 whatever the locale."""
+    tok = train_tokenizer("char", TEXT)
+    path = tok.save(tmp_path / "tok.json")
+    monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
+    assert load_tokenizer(path).chars == tok.chars
+
+
+def test_gpt2_loads_whenever_its_files_are_cached():
+    """Where the cache is present (CI, the mutation run), a GPT-2 that fails to load is a failure, not a skip."""
+    cache = os.environ.get("TIKTOKEN_CACHE_DIR")
+    if not cache or not Path(cache).is_dir() or not any(Path(cache).iterdir()):
+        pytest.skip("no tiktoken cache here")
+    tok = GPT2Tokenizer()
+    assert tok.vocab_size == 50257 and tok.encode("Hello world") == [15496, 995]

@@ -227,6 +227,12 @@ def test_bpe_rejects_small_vocab() -> None:
         train_tokenizer("bpe", SMALL, 255)
 
 
+@pytest.mark.parametrize("vocab_size", [300.0, "300", True])
+def test_train_bpe_wants_a_whole_number_of_tokens(vocab_size: object) -> None:
+    with pytest.raises(ValueError, match="256"):
+        train_bpe(SMALL, vocab_size)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------- property tests
 
 

@@ -1,10 +1,12 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from _same_run import assert_same_run
 
-from lmhelpers.checkpoint import CheckpointError
+from lmhelpers import distributed, training
+from lmhelpers.checkpoint import CheckpointError, load_checkpoint
 from lmhelpers.config import make_config
 from lmhelpers.data import TokenDataset, split_text
 from lmhelpers.experiment import with_vocab
@@ -82,7 +84,9 @@ def test_resume_mid_run_ends_at_the_same_weights(setup, tmp_path, arch):
 def test_resume_refuses_another_configuration(setup, tmp_path):
     _trainer(setup, tmp_path).fit(until=4)
     other = _trainer(setup, tmp_path, n_layer=2)
-    with pytest.raises(CheckpointError, match=r"model\.n_layer: checkpoint 1, this run 2"):
+    with pytest.raises(
+        CheckpointError, match=r"ck\.pt belongs to another run(.|\n)*model\.n_layer: checkpoint 1, this run 2"
+    ):
         other.resume()
 
 
@@ -204,3 +208,145 @@ def test_out_of_memory_through_the_command_line(small_corpus, tmp_path, monkeypa
     assert "preset 'cpu', batch_size=32, block_size=48" in err
     assert "batch_size=16" in err and "a smaller preset ('smoke')" in err
     assert not (tmp_path / "transformer" / "record.json").exists()
+
+
+def test_make_optimizer_fuses_on_cpu_and_builds_the_same_groups_elsewhere(setup, tmp_path):
+    tr = _trainer(setup, tmp_path, learning_rate=2e-3, beta1=0.8, beta2=0.9, weight_decay=0.2)
+    fused = make_optimizer(tr.model, tr.config.train, torch.device("cpu"))
+    plain = make_optimizer(tr.model, tr.config.train, torch.device("mps"))  # builds only: no MPS needed
+    assert fused.defaults["fused"] is True  # one kernel for all parameters (CPU from torch 2.4)
+    assert not plain.defaults["fused"]
+    sizes = [len(g["params"]) for g in tr.optimizer.param_groups]
+    for opt in (fused, plain):
+        assert [len(g["params"]) for g in opt.param_groups] == sizes
+        assert [g["weight_decay"] for g in opt.param_groups] == [0.2, 0.0]
+        assert all(g["lr"] == 2e-3 and g["betas"] == (0.8, 0.9) for g in opt.param_groups)
+
+
+class _Bigram(torch.nn.Module):
+    """A model of the user's own with no carried state (no init_state)."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.table = torch.nn.Embedding(vocab_size, vocab_size)
+
+    def forward(self, x, y=None):
+        logits = self.table(x)
+        loss = None if y is None else torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
+        return logits, loss
+
+
+def test_any_model_trains_but_only_a_model_with_a_state_trains_statefully(setup):
+    tok, ds = setup
+    for stateful in (False, True):
+        cfg = with_vocab(
+            make_config("smoke", arch="lstm", stateful=stateful, block_size=16, eval_iters=1), tok
+        )
+        Trainer(
+            build_model(cfg.model), ds, cfg, device="cpu", progress=False
+        )  # the recurrent families have one
+        if stateful:
+            with pytest.raises(ValueError, match="init_state"):
+                Trainer(_Bigram(tok.vocab_size), ds, cfg, device="cpu", progress=False)
+        else:
+            tr = Trainer(_Bigram(tok.vocab_size), ds, cfg, device="cpu", progress=False)
+            tr.train_step()
+            assert tr.step == 1
+
+
+def test_the_model_is_moved_to_the_trainers_device(setup):
+    tok, ds = setup
+    cfg = with_vocab(make_config("smoke", block_size=16, eval_iters=1), tok)
+    # "meta" stands in for a GPU: a device the model is not on, where nothing is computed.
+    tr = Trainer(build_model(cfg.model), ds, cfg, device="meta", progress=False)
+    assert {p.device.type for p in tr.model.parameters()} == {"meta"}
+
+
+def test_compile_sends_every_step_through_torch_compile(setup, tmp_path, monkeypatch):
+    compiled = []
+
+    def fake_compile(fn):  # the real one takes seconds; this one only records what it was given
+        def run(*args, **kwargs):
+            compiled.append(fn)
+            return fn(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    tr = _trainer(setup, tmp_path, compile=True)
+    tr.train_step()
+    tr.train_step()
+    assert compiled == [tr.model, tr.model]
+
+
+def test_a_rank_seeds_its_own_dropout_and_counts_the_global_batch(setup, tmp_path, monkeypatch):
+    rank_1_of_2 = distributed.DistInfo(rank=1, world_size=2, local_rank=1)
+    monkeypatch.setattr(distributed, "setup", lambda device: (rank_1_of_2, device))
+    tr = _trainer(setup, tmp_path, seed=5)
+    assert torch.initial_seed() == 5 + 1  # dropout masks differ from rank to rank
+    tr.train_step()
+    assert tr.tokens_seen == 4 * 16 * 2  # batch_size rows on each of the 2 ranks
+
+
+def test_the_settings_history_grows_over_resumes_that_change_max_iters(setup, tmp_path):
+    def stretches(trainer):
+        return [
+            (s["from_step"], s["to_step"], s["settings"]["max_iters"])
+            for s in trainer.state_dict()["settings_history"]
+        ]
+
+    _trainer(setup, tmp_path, max_iters=8).fit(until=4)
+    second = _trainer(setup, tmp_path, max_iters=12)
+    second.resume()
+    second.fit(until=8)
+    third = _trainer(setup, tmp_path, max_iters=16)
+    third.resume()
+    assert stretches(third) == [(0, 4, 8), (4, 8, 12), (8, 8, 16)]
+    # A checkpoint written before settings were kept: its own config held from step 0.
+    ck = tmp_path / "ck.pt"
+    state = torch.load(ck, weights_only=True)
+    del state["settings_history"]
+    torch.save(state, ck)
+    old = _trainer(setup, tmp_path, max_iters=20)
+    old.resume()
+    assert stretches(old) == [(0, 8, 12), (8, 8, 20)]
+
+
+def test_resume_reads_the_checkpoint_onto_the_trainers_device(setup, tmp_path, monkeypatch):
+    _trainer(setup, tmp_path).fit(until=4)
+    asked = []
+    real = training.load_checkpoint
+    monkeypatch.setattr(training, "load_checkpoint", lambda path, **kw: asked.append(kw) or real(path, **kw))
+    assert _trainer(setup, tmp_path).resume() == 4
+    assert asked == [{"map_location": torch.device("cpu")}]  # a GPU's checkpoint resumes on a CPU too
+
+
+def test_resume_restores_the_grad_scalers_loss_scale(setup, tmp_path):
+    # float16 on CUDA scales the loss; a CPU GradScaler stands in for CUDA's here.
+    first = _trainer(setup, tmp_path)
+    first.scaler = torch.amp.GradScaler("cpu", init_scale=256.0, growth_interval=1)
+    first.fit(until=4)  # no inf: the scale doubles at every step
+    again = _trainer(setup, tmp_path)
+    again.scaler = torch.amp.GradScaler("cpu", init_scale=2.0, growth_interval=1)
+    again.resume()
+    assert again.scaler.get_scale() == first.scaler.get_scale() == 256.0 * 2**4
+
+
+def test_without_a_path_or_a_tokenizer_the_checkpoint_is_checkpoint_pt_here(setup, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tok, ds = setup
+    cfg = with_vocab(make_config("smoke", block_size=16, batch_size=4, eval_iters=1), tok)
+
+    def trainer():
+        return Trainer(build_model(cfg.model), ds, cfg, device="cpu", progress=False)
+
+    first = trainer()
+    for _ in range(3):
+        first.train_step()
+    first.save()
+    assert Path("checkpoint.pt").is_file()
+    assert trainer().resume() == 3
+    state = load_checkpoint("checkpoint.pt")
+    assert state["tokenizer"] is None  # nothing to compare a later resume's tokenizer with
+    assert state["scheduler"] == {"name": "warmup_cosine", "step": 3}
+    assert state["stream_state"] is None  # not stateful: no state carried between steps

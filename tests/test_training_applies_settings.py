@@ -159,6 +159,21 @@ def test_no_clipping_when_grad_clip_is_zero_or_above_the_norm():
             torch.testing.assert_close(spy.calls[0]["grads"][name], g, rtol=1e-6, atol=0.0)
 
 
+def test_gradients_are_unscaled_before_clipping_under_a_grad_scaler():
+    # float16 on CUDA scales the loss (by 1024 here); a CPU GradScaler stands in for CUDA's.
+    clip = 0.05
+    tr = _trainer(grad_clip=clip, max_iters=2)
+    tr.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    raw, spy = _RawGrads(tr.model), _StepSpy(tr)
+    tr.train_step()
+    scaled = raw.take()
+    norm = _norm(scaled)
+    assert norm > 1024 * 2 * clip
+    assert _norm(spy.calls[0]["grads"]) == pytest.approx(clip, rel=1e-4)  # the clip is on the true gradient
+    for name, g in scaled.items():
+        torch.testing.assert_close(spy.calls[0]["grads"][name], g * (clip / norm), rtol=1e-4, atol=1e-9)
+
+
 # ------------------------------------------------------------------------------ weight decay
 
 
@@ -299,3 +314,52 @@ def test_the_training_batches_come_from_the_training_split():
         for row_x, row_y in zip(x.tolist(), y.tolist()):
             window = "".join(chr(c + 0x100) for c in row_x + row_y[-1:])
             assert window in text
+
+
+def test_the_training_batches_do_not_depend_on_the_model():
+    # The same seed gives both families the same windows, whatever random numbers their dropout draws.
+    batches = {}
+    for arch in ("transformer", "lstm"):
+        tr = _trainer(arch, dropout=0.3, max_iters=3)
+        seen = batches[arch] = []
+        forward = tr.forward
+
+        def spy(x, y=None, forward=forward, seen=seen):
+            seen.append(x.clone())
+            return forward(x, y)
+
+        tr.forward = spy
+        for _ in range(3):
+            tr.train_step()
+    assert len(batches["lstm"]) == 3
+    assert all(torch.equal(a, b) for a, b in zip(batches["transformer"], batches["lstm"]))
+
+
+def test_stateful_steps_carry_the_state_under_the_requested_precision():
+    tr = _trainer(
+        "gru", stateful=True, dtype="bfloat16", max_iters=3
+    )  # (oneDNN has no bf16 LSTM on some CPUs)
+    calls = []
+    forward = tr.forward
+
+    def probe(x, y=None, state=None):
+        calls.append(
+            {
+                "autocast": torch.is_autocast_enabled("cpu"),
+                "dtype": torch.get_autocast_dtype("cpu"),
+                "given": state,
+            }
+        )
+        logits, loss, left = forward(x, y, state=state)
+        calls[-1]["left"] = left
+        return logits, loss, left
+
+    tr.forward = probe
+    for _ in range(3):
+        tr.train_step()
+    assert len(calls) == 3
+    assert all(c["autocast"] and c["dtype"] == torch.bfloat16 for c in calls)
+    assert not calls[0]["given"].any()  # a pass over the streams begins: the zero state
+    for before, after in zip(calls, calls[1:]):  # each window starts where the last one ended, detached
+        left, given = before["left"], after["given"]
+        assert left.abs().sum() > 0 and torch.equal(left.detach(), given) and not given.requires_grad

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import math
 import random
+import signal
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from lmhelpers import TrainingDiverged, build_model, load_checkpoint, make_config, with_vocab
+import lmhelpers.training as training
+from lmhelpers import TrainingDiverged, build_model, load_checkpoint, make_config, threads, with_vocab
 from lmhelpers.data import DataError, TokenDataset, split_text
+from lmhelpers.interrupt import StopRequests, TrainingInterrupted
 from lmhelpers.tokenizers import train_tokenizer
 from lmhelpers.training import Trainer, lr_at
 
@@ -169,3 +173,219 @@ def test_without_a_checkpoint_path_nothing_is_written(tmp_path, monkeypatch):
     tr = _trainer(max_iters=4, eval_interval=2)
     tr.fit()
     assert list(tmp_path.iterdir()) == [] and tr.last_checkpoint is None
+
+
+def test_save_without_a_path_writes_checkpoint_pt_where_resume_looks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tr = _trainer()
+    assert tr.save() == Path("checkpoint.pt") == tr.last_checkpoint
+    assert (tmp_path / "checkpoint.pt").is_file()
+    assert _trainer(seed_init=5).resume() == 0
+
+
+def test_evaluation_batches_go_to_the_trainers_device():
+    tr = _trainer()
+    placed = []
+    windows = tr.dataset.windows
+
+    def spy(data, starts, block_size, *device):
+        placed.append(device)
+        return windows(data, starts, block_size, *device)
+
+    tr.dataset.windows = spy
+    tr.evaluate()
+    assert placed == [(tr.device,)] * 4  # eval_iters=2 batches of each split
+
+
+def test_thread_changes_are_noted_at_their_step_and_kept_over_sessions(monkeypatch):
+    """Each fit keeps the thread changes of its own session (not those of earlier runs in the process),
+    added to those of the sessions before, each with the step it happened at."""
+    earlier = {"step": 99, "threads": 1, "others_cores": 1.0}  # another run in this process
+    monkeypatch.setattr(threads, "_state", {**threads._state, "changes": [earlier]})
+    steps = []
+
+    def adjust(device="cpu", step=None):
+        steps.append(step)
+        if step in (2, 5):  # two changes, during training steps 2 and 5
+            threads._state["changes"].append({"step": step, "threads": step % 2 + 1, "others_cores": 1.0})
+        return torch.get_num_threads()
+
+    monkeypatch.setattr(threads, "adjust", adjust)
+    tr = _trainer()
+    tr.fit(until=3)
+    tr.fit()
+    assert [c["step"] for c in tr.thread_changes] == [2, 5]
+    # 4 evaluation batches at steps 0, 3 and 6, one call per training step
+    assert steps == [0] * 4 + [1, 2, 3] + [3] * 4 + [4, 5, 6] + [6] * 4
+
+
+class _Bar:
+    """What fit shows on its progress bar."""
+
+    def __init__(self, total, initial=0, desc="", enabled=True):
+        self.n, self.postfix, self.closed = initial, [], False
+
+    def set_postfix(self, **shown):
+        self.postfix.append(shown)
+
+    def update(self, n=1):
+        self.n += n
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_progress_bar_counts_steps_and_shows_the_last_loss_and_rate(monkeypatch):
+    bars = []
+    monkeypatch.setattr(training, "progress_bar", lambda *a, **k: bars.append(_Bar(*a, **k)) or bars[-1])
+    tr = _trainer(learning_rate=1e-2, min_lr=1e-3, warmup_iters=0)
+    losses = []
+    train_step = tr.train_step
+    tr.train_step = lambda: losses.append(train_step()) or losses[-1]
+    tr.fit()
+    t = tr.config.train
+    (bar,) = bars
+    assert bar.n == 6 and bar.closed
+    assert bar.postfix == [  # at each evaluation: the loss and learning rate of the step just taken
+        {"loss": f"{losses[i].item():.3f}", "lr": f"{lr_at(i, t):.1e}"} for i in (2, 5)
+    ]
+    # (the rates of the steps around them differ at the precision shown, so another step's would show)
+    assert len({p["lr"] for p in bar.postfix} | {f"{lr_at(i, t):.1e}" for i in (1, 3, 4, 6)}) == 6
+
+
+def _nan_from(tr: Trainer, step: int) -> None:
+    """The training loss becomes NaN from the step that ends at ``step`` on."""
+    forward = tr.forward
+
+    def nan_forward(x, y=None):
+        logits, loss = forward(x, y)
+        return logits, loss * float("nan") if torch.is_grad_enabled() and tr.step >= step - 1 else loss
+
+    tr.forward = nan_forward
+
+
+def test_divergence_stops_training_within_25_steps():
+    tr = _trainer(max_iters=30, eval_interval=30)
+    _nan_from(tr, 2)
+    with pytest.raises(TrainingDiverged, match="at step 2"):
+        tr.fit()
+    assert tr.step == 25  # the loss is read (a GPU sync) and checked every 25 steps, and at evaluations
+
+
+def test_a_nan_in_the_last_step_of_a_session_is_never_saved(tmp_path):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    _nan_from(tr, 5)
+    with pytest.raises(TrainingDiverged, match="at step 5"):
+        tr.fit(until=5)
+    assert load_checkpoint(tmp_path / "ck.pt")["step"] == 3
+
+
+class CtrlCNotHandled(Exception):
+    """Ctrl-C reached the handler outside fit's: in a terminal, a KeyboardInterrupt."""
+
+
+@pytest.fixture()
+def ctrl_c():
+    """Presses Ctrl-C without a signal: calls the SIGINT handler in place (fit's while it runs). Outside
+    fit's, the handler raises CtrlCNotHandled, not a KeyboardInterrupt that would stop pytest itself."""
+
+    def not_handled(signum, frame):
+        raise CtrlCNotHandled
+
+    before = signal.signal(signal.SIGINT, not_handled)
+    yield lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    signal.signal(signal.SIGINT, before)
+
+
+def _ctrl_c_during(tr: Trainer, step: int, press) -> list[int]:
+    """Ctrl-C while ``tr`` runs training step ``step``; returns the steps of the checkpoints it saves."""
+    train_step, save, saved = tr.train_step, tr.save, []
+
+    def step_with_ctrl_c():
+        if tr.step == step - 1:
+            press()
+        return train_step()
+
+    def spy(path=None):
+        saved.append(tr.step)
+        return save(path)
+
+    tr.train_step, tr.save = step_with_ctrl_c, spy
+    return saved
+
+
+def _raised(call) -> BaseException | None:
+    """What ``call`` raised, a KeyboardInterrupt such as TrainingInterrupted included, or None."""
+    try:
+        call()
+    except BaseException as e:
+        return e
+    return None
+
+
+def test_ctrl_c_saves_the_step_reached_with_its_timings(tmp_path, ctrl_c):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    saved = _ctrl_c_during(tr, 2, ctrl_c)
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint, saved) == (2, tmp_path / "ck.pt", [2])
+    state = load_checkpoint(tmp_path / "ck.pt")
+    assert state["step"] == 2 and 0 < state["train_seconds"] <= state["wall_seconds"] <= tr.wall_seconds
+
+
+def test_ctrl_c_during_a_step_that_ends_with_a_checkpoint_writes_it_once(tmp_path, ctrl_c):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    saved = _ctrl_c_during(tr, 3, ctrl_c)
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint, saved) == (3, tmp_path / "ck.pt", [3])
+
+
+def test_ctrl_c_during_the_last_step_lets_the_session_end_as_usual(tmp_path, ctrl_c):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    saved = _ctrl_c_during(tr, 4, ctrl_c)
+    assert _raised(lambda: tr.fit(until=4)) is None
+    assert (tr.step, saved, tr.history[-1]["step"]) == (4, [3, 4], 3)
+
+
+def test_ctrl_c_never_saves_a_diverged_model(tmp_path, ctrl_c):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    _nan_from(tr, 2)
+    saved = _ctrl_c_during(tr, 2, ctrl_c)
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingDiverged and "at step 2" in str(stopped), stopped
+    assert saved == [] and not (tmp_path / "ck.pt").exists()
+
+
+@pytest.fixture()
+def ctrl_c_as_fit_starts(ctrl_c, monkeypatch):
+    """Ctrl-C right after fit installs its handler, before its first step."""
+
+    class PressedAtOnce(StopRequests):
+        def __enter__(self):
+            super().__enter__()
+            ctrl_c()
+            return self
+
+    monkeypatch.setattr(training, "StopRequests", PressedAtOnce)
+
+
+def test_ctrl_c_before_the_first_step_names_the_checkpoint_that_holds_the_step(
+    tmp_path, ctrl_c_as_fit_starts
+):
+    tr = _trainer()  # no checkpoint path: only the one saved by hand holds the step
+    tr.train_step()
+    tr.save(tmp_path / "mine.pt")
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint) == (1, tmp_path / "mine.pt")
+
+
+def test_ctrl_c_before_the_first_step_saves_a_step_no_checkpoint_holds(tmp_path, ctrl_c_as_fit_starts):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    tr.train_step()  # steps taken outside fit (as the benchmark does): no checkpoint holds them
+    tr.train_step()
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint) == (2, tmp_path / "ck.pt")
+    assert load_checkpoint(tmp_path / "ck.pt")["step"] == 2
