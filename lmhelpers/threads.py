@@ -53,7 +53,9 @@ def adjust(device: torch.device | str = "cpu", step: int | None = None) -> int:
     """Cheap enough to call every step: returns torch's thread count, changed when a look is due and the
     cores other processes left free say so. ``step`` is noted with each change (:func:`changes`)."""
     threads = torch.get_num_threads()
-    if torch.device(device).type != "cpu" or chosen_by_user():
+    # Trainer passes a torch.device: no new object per step
+    kind = device.type if isinstance(device, torch.device) else torch.device(device).type
+    if kind != "cpu" or chosen_by_user():
         return threads
     if _state["most"] is None:
         _state.update(most=threads, last=benchload.snapshot(), expected=threads)

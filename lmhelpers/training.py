@@ -132,6 +132,7 @@ class Trainer:
         self.thread_changes: list[dict] = []  # CPU threads dropped and restored while others were busy
         self.history: list[dict[str, float]] = []
         self.last_checkpoint: Path | None = None
+        self.saved_step: int | None = None  # the step last_checkpoint holds (Ctrl-C saves only if behind)
         self._eval_starts = {
             s: dataset.fixed_starts(
                 s, t.eval_iters, t.batch_size * self.dist.world_size, self.block_size, seed=t.seed + 1
@@ -194,7 +195,6 @@ class Trainer:
             stop = StopRequests(
                 enabled=self.dist.world_size == 1
             )  # Ctrl-C: stop after this step (interrupt.py)
-            saved_at = self.step if self.last_checkpoint else None  # the step the checkpoint on disk holds
             try:
                 with stop:
                     while self.step < target and not stop.requested:
@@ -224,26 +224,24 @@ class Trainer:
                             self.wall_seconds = wall_before + time.perf_counter() - session_start
                             with stop.saving():
                                 self.save()
-                            saved_at = self.step
                     if stop.requested and self.step < target:
                         self.wall_seconds = wall_before + time.perf_counter() - session_start
-                        self._stop_on_request(stop, pending, saved_at)
+                        self._stop_on_request(stop, pending)
             finally:
                 bar.close()
                 self.wall_seconds = wall_before + time.perf_counter() - session_start
                 self.thread_changes += threads.changes()[changes_before:]
             return self.history
 
-    def _stop_on_request(self, stop: StopRequests, pending: list[torch.Tensor], saved_at: int | None) -> None:
+    def _stop_on_request(self, stop: StopRequests, pending: list[torch.Tensor]) -> None:
         """Ctrl-C asked ``fit`` to stop: checkpoint the step reached (unless the checkpoint holds it already)
         and raise TrainingInterrupted, which says where it is and how to continue."""
         if pending:  # the losses since the last NaN check: never save a diverged model as if it were fine
             self._check_finite(torch.stack(pending).float().cpu())
-        if self.checkpoint_path and self.step > 0 and saved_at != self.step:
+        if self.checkpoint_path and self.step > 0 and self.saved_step != self.step:
             with stop.saving():
                 self.save()
-            saved_at = self.step
-        checkpoint = self.last_checkpoint if saved_at == self.step else None
+        checkpoint = self.last_checkpoint if self.saved_step == self.step else None
         raise TrainingInterrupted(self.step, self.config.train.max_iters, checkpoint)
 
     def train_step(self) -> torch.Tensor:
@@ -353,9 +351,9 @@ class Trainer:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path or self.checkpoint_path or "checkpoint.pt")
         if not self.dist.is_main:  # distributed: rank 0 writes, the others know where it is
-            self.last_checkpoint = path  # pragma: no mutate - DDP only: rank != 0
+            self.last_checkpoint, self.saved_step = path, self.step  # pragma: no mutate - DDP only: rank != 0
             return path
-        self.last_checkpoint = save_checkpoint(path, self.state_dict())
+        self.last_checkpoint, self.saved_step = save_checkpoint(path, self.state_dict()), self.step
         return self.last_checkpoint
 
     def resume(self, path: str | os.PathLike | None = None) -> int:
@@ -380,5 +378,5 @@ class Trainer:
         self.batch_generator.set_state(state["rng"]["batches"].cpu())
         if "cuda" in state["rng"] and torch.cuda.is_available():  # pragma: no mutate block - CUDA RNG only
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
-        self.last_checkpoint = path
+        self.last_checkpoint, self.saved_step = path, self.step
         return self.step

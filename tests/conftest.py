@@ -101,23 +101,38 @@ def make_dry_run():
     return run
 
 
+# What the English series runs with in the tests: short, one RNN family other than the notebooks' default,
+# and a setting no notebook declares (it travels in `settings`), all given as a user gives them.
+SERIES_SETTINGS = {"max_iters": "6", "arch": "gru", "eval_interval": "3"}
+
+
 @pytest.fixture(scope="session")
-def smoke_series_both_languages(tmp_path_factory, shakespeare_path: Path) -> Path:
-    """The series at the smoke preset in English and in Korean, run once per session and laid out as
-    ``make run PRESET=smoke OUT=RUN`` and then ``make book`` lay them out. Returns RUN:
+def smoke_series(tmp_path_factory, shakespeare_path: Path) -> tuple[Path, int, str]:
+    """The English series 00-04 once per session, through the `series` command at the smoke preset with
+    :data:`SERIES_SETTINGS` as ``--set``: (RUN, exit code, what it printed). RUN holds the executed
+    notebooks, ``series.json``, ``summary.md`` and one folder per notebook (``RUN/02_rnn/record.json``,
+    figures). Tests copy from RUN; none writes into it."""
+    import contextlib
+    import io
 
-    * ``RUN/<notebook>.ipynb``: the executed English notebooks 00-04 (notebooks/), with ``RUN/series.json``,
-      ``RUN/summary.md`` and one folder per notebook (``RUN/02_rnn/record.json``, figures);
-    * ``RUN/ko/<notebook>.ipynb``: the executed Korean notebooks 00-04 (notebooks/ko/, ``language="ko"``),
-      with ``RUN/ko/series.json``, ``RUN/ko/summary.md`` and ``RUN/ko/<notebook>/`` likewise.
-
-    Notebook 05 is not part of the series and is not run.
-    """
-    from build_book import run_korean_series
-
-    from lmhelpers.batch import run_series
+    from lmhelpers.cli import main
 
     run = tmp_path_factory.mktemp("smoke_series") / "run"
-    run_series(run, {"preset": "smoke"}, log=None)
+    printed = io.StringIO()
+    settings = [arg for name, value in SERIES_SETTINGS.items() for arg in ("--set", f"{name}={value}")]
+    with contextlib.redirect_stdout(printed):
+        rc = main(["series", "--preset", "smoke", "--out", str(run), *settings])
+    return run, rc, printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def smoke_series_both_languages(smoke_series) -> Path:
+    """:func:`smoke_series` with the Korean notebooks 00-04 run beside it (notebooks/ko/, ``language="ko"``,
+    the same parameters) into ``RUN/ko/``, laid out as ``make book`` finds a series and its Korean run;
+    returns RUN. Notebook 05 is not part of the series and is not run."""
+    from build_book import run_korean_series
+
+    run, rc, printed = smoke_series
+    assert rc == 0, printed
     run_korean_series(run, log=None)
     return run

@@ -192,7 +192,9 @@ def test_each_notebook_page_opens_its_notebook_in_colab_and_names_its_run(visits
         assert colab_url(f"{name}.ipynb") in english["links"]
         assert colab_url(f"ko/{name}.ipynb") in korean["links"]
         if name != "05_sweeps":  # not part of the series: its page says so
-            assert "make run PRESET=smoke" in english["text"] and "A smoke run" in english["text"]
+            # the command of this run (conftest's smoke_series: --set on the command line), and the warning
+            assert "python -m lmhelpers series --preset smoke --set" in english["text"], name
+            assert "--set arch=gru" in english["text"] and "A smoke run" in english["text"]
             assert "스모크(smoke) 실행" in korean["text"]
     assert "Not part of make run" in visits["05_sweeps.html"]["text"]
 

@@ -30,3 +30,13 @@ def test_the_table_gives_the_medians_of_each_kind_and_the_busy_to_idle_ratio(mon
     out = capsys.readouterr().out
     assert "| adjusted | 31.0 | 52.0 | 1.68x |" in out and "| fixed | 32.0 | 110.0 | 3.44x |" in out
     assert calls.count(("adjusted", "spin")) == 3 and calls.count(("fixed", None)) == 3
+
+
+def test_the_training_neighbour_is_the_measured_command_with_more_steps_and_its_own_folder(tmp_path):
+    settings = ("dataset=x.txt", "seed=3")
+    measured = busy_neighbour.train_command("cpu", 300, settings, tmp_path / "run")
+    neighbour = busy_neighbour.NEIGHBOURS["train"]("cpu", settings, tmp_path / "run")
+    at = measured.index("max_iters=300")
+    assert neighbour[:at] == measured[:at] and neighbour[at] == "max_iters=100000"
+    assert measured[at + 1 :] == ["--out", str(tmp_path / "run"), "--no-progress"]
+    assert neighbour[at + 1 :] == ["--out", str(tmp_path / "run-neighbour"), "--no-progress"]

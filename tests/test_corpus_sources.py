@@ -6,6 +6,7 @@ import hashlib
 import urllib.request
 
 import pytest
+from _fake_download import FakeResponse
 
 from lmhelpers.data import KNOWN_DATASETS, KnownDataset, load_text, resolve_dataset, split_text
 
@@ -21,21 +22,7 @@ def tiny(monkeypatch, tmp_path):
     )
     monkeypatch.setitem(KNOWN_DATASETS, "tiny", info)
 
-    class Response:
-        def __init__(self):
-            self.left = payload
-
-        def read(self, n):
-            out, self.left = self.left[:n], self.left[n:]
-            return out
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Response())
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: FakeResponse(payload))
     return tmp_path, payload
 
 

@@ -6,6 +6,7 @@ import urllib.request
 
 import pytest
 import torch
+from _fake_download import FakeResponse
 
 from lmhelpers import data as data_mod
 from lmhelpers.data import DataError, TokenDataset, load_text, resolve_dataset, split_text
@@ -45,21 +46,7 @@ def test_download_is_verified_before_it_is_kept(monkeypatch, tmp_path):
     monkeypatch.setenv("LMHELPERS_DATA_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
-    class Resp:
-        def __init__(self, payload):
-            self.payload = payload
-
-        def read(self, n):
-            out, self.payload = self.payload[:n], self.payload[n:]
-            return out
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
-
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Resp(b"not shakespeare"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: FakeResponse(b"not shakespeare"))
     with pytest.raises(DataError, match="sha256"):
         load_text("tinyshakespeare")
     assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
@@ -69,7 +56,7 @@ def test_download_is_verified_before_it_is_kept(monkeypatch, tmp_path):
         "tiny.txt", "http://example.invalid/tiny.txt", hashlib.sha256(good).hexdigest(), len(good)
     )
     monkeypatch.setitem(data_mod.KNOWN_DATASETS, "tiny", info)
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Resp(good))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: FakeResponse(good))
     assert load_text("tiny") == "Good text.\n"
     assert (tmp_path / "cache" / "lmhelpers" / "tiny.txt").read_bytes() == good
 
@@ -298,23 +285,9 @@ def test_a_download_goes_to_a_hidden_part_file_beside_the_target(monkeypatch, tm
     cache = _tiny_dataset(monkeypatch, tmp_path, payload)
     seen, calls = [], []
 
-    class Resp:
-        left = payload
-
-        def read(self, n):
-            seen.extend(p.name for p in cache.iterdir())
-            out, Resp.left = Resp.left[:n], Resp.left[n:]
-            return out
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *a):
-            return False
-
     def urlopen(url, timeout=None):
         calls.append((url, timeout))
-        return Resp()
+        return FakeResponse(payload, on_read=lambda: seen.extend(p.name for p in cache.iterdir()))
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
     assert load_text("tiny") == payload.decode()

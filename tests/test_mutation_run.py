@@ -45,3 +45,30 @@ def test_the_scratch_copy_is_the_tree_git_sees_and_keeps_mutmuts_results(tmp_pat
     ).read_text()
     assert all((dest / name).is_file() for name in tracked if (mutation_run.ROOT / name).is_file())
     assert not (dest / ".venv").exists() and not (dest / "runs").exists()
+
+
+def test_planted_bugs_are_tried_one_at_a_time_on_a_single_copy(tmp_path, monkeypatch, capsys):
+    copies, present = [], []
+
+    def copy(dest):
+        copies.append(dest)
+        for module in {p[1] for p in mutation_run.PLANTED}:
+            (dest / module).parent.mkdir(parents=True, exist_ok=True)
+            (dest / module).write_text((mutation_run.ROOT / module).read_text())
+
+    def failing(tree, tests):  # the planted bugs in the tree now; each one "fails" a test named after it
+        now = [
+            name for name, module, old, _ in mutation_run.PLANTED if old not in (tree / module).read_text()
+        ]
+        present.append(now)
+        return {f"tests/x.py::{name}" for name in now}
+
+    monkeypatch.setattr(mutation_run, "SCRATCH", tmp_path / "mutation" / "tree")
+    monkeypatch.setattr(mutation_run, "copy_tree", copy)
+    monkeypatch.setattr(mutation_run, "failing_tests", failing)
+    assert mutation_run.planted() == 0
+    assert copies == [tmp_path / "mutation" / "planted"]
+    assert present == [[]] + [[p[0]] for p in mutation_run.PLANTED]
+    assert capsys.readouterr().out.count("caught: ") == len(mutation_run.PLANTED)
+    for module in {p[1] for p in mutation_run.PLANTED}:  # every module written back
+        assert (copies[0] / module).read_text() == (mutation_run.ROOT / module).read_text()

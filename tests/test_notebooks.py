@@ -113,28 +113,11 @@ def test_readmes_link_every_notebook_of_their_language():
 
 
 # ------------------------------------------------------------------------------------ execution
-@pytest.fixture(scope="module")
-def series(tmp_path_factory):
-    """The whole series once, through the `series` command, with smoke parameters injected."""
-    out = tmp_path_factory.mktemp("series")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        rc = main(
-            [
-                "series",
-                "--preset",
-                "smoke",
-                "--out",
-                str(out),
-                "--set",
-                "max_iters=6",
-                "--set",
-                "arch=gru",
-                "--set",
-                "eval_interval=3",  # no notebook declares it: it travels in `settings`
-            ]
-        )
-    return out, rc, printed.getvalue()
+@pytest.fixture()
+def series(smoke_series):
+    """The whole series once per session (conftest's ``smoke_series``: the `series` command, smoke
+    parameters injected with ``--set``), shared with the website's and the Korean output's tests."""
+    return smoke_series
 
 
 def test_series_prints_where_results_are_and_the_summary(series):

@@ -101,3 +101,34 @@ def test_stateful_is_for_the_recurrent_families_and_a_transformer_never_claims_i
     )
     with pytest.raises(ConfigError, match="stateful"):
         make_config("smoke", arch="lstm", stateful="yes")
+
+
+@pytest.mark.parametrize("windows", [1, 2])
+def test_streams_of_exactly_n_windows_plus_one_token_give_n_windows(windows):
+    rows, block = 3, 4
+    data = torch.arange(rows * (windows * block + 1))  # each stream: the windows and the last target
+    ds = TokenDataset(data, data[:10])
+    firsts = [ds.stream_windows("train", rows, block, i)[2] for i in range(2 * windows)]
+    assert firsts == ([True, False] * 2 if windows == 2 else [True, True])
+    x, y, _ = ds.stream_windows("train", rows, block, windows - 1)
+    assert y[:, -1].tolist() == [(r + 1) * (windows * block + 1) - 1 for r in range(rows)]  # the last token
+
+
+def test_the_state_starts_afresh_where_each_pass_over_the_streams_begins(setup, tmp_path, monkeypatch):
+    trainer = _trainer(setup, tmp_path, "gru")
+    _, ds = setup
+    n_windows = (len(ds.split("train")) // 4 - 1) // 16  # batch_size 4 streams, block_size 16
+    resets, init_state = [], trainer.model.init_state
+    monkeypatch.setattr(
+        trainer.model, "init_state", lambda rows: resets.append(trainer.step) or init_state(rows)
+    )
+    for _ in range(2 * n_windows + 1):
+        trainer.train_step()
+    assert resets == [0, n_windows, 2 * n_windows]
+
+
+def test_stream_batches_go_to_the_trainers_device(setup, tmp_path):
+    trainer = _trainer(setup, tmp_path)
+    trainer.device = torch.device("meta")  # a device no CPU tensor is on: the batch must be moved there
+    x, y = trainer._stream_batch()
+    assert (x.device.type, y.device.type) == ("meta", "meta")

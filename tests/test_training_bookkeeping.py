@@ -323,22 +323,28 @@ def _raised(call) -> BaseException | None:
     return None
 
 
-def test_ctrl_c_saves_the_step_reached_with_its_timings(tmp_path, ctrl_c):
+@pytest.mark.parametrize("step", [2, 3])  # 3 ends with a checkpoint of its own (eval_interval): written once
+def test_ctrl_c_saves_the_step_reached_once_with_its_timings(tmp_path, ctrl_c, step):
     tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
-    saved = _ctrl_c_during(tr, 2, ctrl_c)
+    saved = _ctrl_c_during(tr, step, ctrl_c)
     stopped = _raised(tr.fit)
     assert type(stopped) is TrainingInterrupted, stopped
-    assert (stopped.step, stopped.checkpoint, saved) == (2, tmp_path / "ck.pt", [2])
+    assert (stopped.step, stopped.checkpoint, saved) == (step, tmp_path / "ck.pt", [step])
     state = load_checkpoint(tmp_path / "ck.pt")
-    assert state["step"] == 2 and 0 < state["train_seconds"] <= state["wall_seconds"] <= tr.wall_seconds
+    assert state["step"] == step and 0 < state["train_seconds"] <= state["wall_seconds"] <= tr.wall_seconds
 
 
-def test_ctrl_c_during_a_step_that_ends_with_a_checkpoint_writes_it_once(tmp_path, ctrl_c):
+def test_the_step_a_checkpoint_holds_is_known_whoever_saved_or_stepped(tmp_path):
     tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
-    saved = _ctrl_c_during(tr, 3, ctrl_c)
-    stopped = _raised(tr.fit)
-    assert type(stopped) is TrainingInterrupted, stopped
-    assert (stopped.step, stopped.checkpoint, saved) == (3, tmp_path / "ck.pt", [3])
+    assert tr.saved_step is None
+    tr.fit(until=2)
+    tr.train_step()  # a step outside fit: the checkpoint on disk still holds step 2
+    assert (tr.step, tr.saved_step, load_checkpoint(tmp_path / "ck.pt")["step"]) == (3, 2, 2)
+    again = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    again.resume()
+    assert again.saved_step == 2 and again.last_checkpoint == tmp_path / "ck.pt"
+    tr.save(tmp_path / "other.pt")
+    assert (tr.saved_step, tr.last_checkpoint) == (3, tmp_path / "other.pt")
 
 
 def test_ctrl_c_during_the_last_step_lets_the_session_end_as_usual(tmp_path, ctrl_c):
@@ -381,11 +387,29 @@ def test_ctrl_c_before_the_first_step_names_the_checkpoint_that_holds_the_step(
     assert (stopped.step, stopped.checkpoint) == (1, tmp_path / "mine.pt")
 
 
-def test_ctrl_c_before_the_first_step_saves_a_step_no_checkpoint_holds(tmp_path, ctrl_c_as_fit_starts):
+@pytest.mark.parametrize("steps", [1, 2])
+def test_ctrl_c_before_the_first_step_saves_a_step_no_checkpoint_holds(tmp_path, ctrl_c_as_fit_starts, steps):
     tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
-    tr.train_step()  # steps taken outside fit (as the benchmark does): no checkpoint holds them
+    for _ in range(steps):  # steps taken outside fit (as the benchmark does): no checkpoint holds them
+        tr.train_step()
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint) == (steps, tmp_path / "ck.pt")
+    assert load_checkpoint(tmp_path / "ck.pt")["step"] == steps
+
+
+def test_ctrl_c_before_any_step_saves_nothing(tmp_path, ctrl_c_as_fit_starts):
+    tr = _trainer(checkpoint_path=tmp_path / "ck.pt")
+    stopped = _raised(tr.fit)
+    assert type(stopped) is TrainingInterrupted, stopped
+    assert (stopped.step, stopped.checkpoint) == (0, None) and not (tmp_path / "ck.pt").exists()
+
+
+def test_ctrl_c_never_names_a_checkpoint_a_step_behind(tmp_path, ctrl_c_as_fit_starts):
+    tr = _trainer()  # no checkpoint path: Ctrl-C cannot save, and the one saved by hand holds step 1
+    tr.train_step()
+    tr.save(tmp_path / "mine.pt")
     tr.train_step()
     stopped = _raised(tr.fit)
     assert type(stopped) is TrainingInterrupted, stopped
-    assert (stopped.step, stopped.checkpoint) == (2, tmp_path / "ck.pt")
-    assert load_checkpoint(tmp_path / "ck.pt")["step"] == 2
+    assert (stopped.step, stopped.checkpoint) == (2, None)

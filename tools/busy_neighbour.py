@@ -26,16 +26,21 @@ from pathlib import Path
 
 from lmhelpers.device import cpu_name
 
+
+def train_command(preset: str, steps: int, settings: tuple[str, ...], folder: Path) -> list[str]:
+    """The measured command, and the second training of ``--neighbour train`` (with more steps)."""
+    cmd = [sys.executable, "-m", "lmhelpers", "train", "--preset", preset]
+    for setting in (*settings, f"max_iters={steps}"):
+        cmd += ["--set", setting]
+    return [*cmd, "--out", str(folder), "--no-progress"]
+
+
 NEIGHBOURS = {
-    "spin": lambda cmd, folder: [sys.executable, "-c", "while True: pass"],  # one busy core
+    "spin": lambda preset, settings, folder: [sys.executable, "-c", "while True: pass"],  # one busy core
     # a second training of the same command and thread policy, longer, so it lasts the whole measured run
-    "train": lambda cmd, folder: [
-        *cmd[:-1],
-        "max_iters=100000",
-        "--out",
-        str(folder) + "-neighbour",
-        "--no-progress",
-    ],
+    "train": lambda preset, settings, folder: train_command(
+        preset, 100_000, settings, folder.with_name(folder.name + "-neighbour")
+    ),
 }
 
 
@@ -44,10 +49,7 @@ def timed_train(
 ) -> dict:
     """Seconds of one whole training command, and the thread changes its record lists. ``settings``:
     more NAME=VALUE for ``--set`` (e.g. another dataset)."""
-    cmd = [sys.executable, "-m", "lmhelpers", "train", "--preset", preset]
-    for setting in (*settings, f"max_iters={steps}"):
-        cmd += ["--set", setting]
-    other = NEIGHBOURS[neighbour](cmd, folder) if neighbour else None
+    other = NEIGHBOURS[neighbour](preset, settings, folder) if neighbour else None
     other = (
         subprocess.Popen(other, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if other
@@ -58,7 +60,7 @@ def timed_train(
             time.sleep(1 if neighbour == "spin" else 8)  # let it take its core (a training: start training)
         start = time.perf_counter()
         subprocess.run(
-            [*cmd, "--out", str(folder), "--no-progress"], env=env, check=True, capture_output=True
+            train_command(preset, steps, settings, folder), env=env, check=True, capture_output=True
         )
         seconds = time.perf_counter() - start
     finally:
